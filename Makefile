@@ -77,7 +77,7 @@ EX_LIB     := $(if $(EX_LIBSRC),$(BUILD)/lib/libcounter.a)
 GATEWAY    := $(BUILD)/bin/gateway
 
 .PHONY: all deps run test test-asan unit unit-asan integration bench fuzz \
-        fuzz-build fuzz-smoke install clean check-style format tools
+        fuzz-build fuzz-bins fuzz-smoke install clean check-style format tools
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(EX_BINS) $(TOOL_BINS) \
@@ -172,8 +172,9 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(GW_LIBOBJ) $(STATIC_LIB)
 	    $(ALL_LDFLAGS) $(GW_LIBS) $(LIB_LIBS)
 
 fuzz-build:
-	@$(MAKE) --no-print-directory BUILD=build/fuzz SAN=fuzz CC=clang \
-	    $(patsubst $(BUILD)/%,build/fuzz/%,$(FUZZ_BINS))
+	@$(MAKE) --no-print-directory BUILD=build/fuzz SAN=fuzz CC=clang fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
 
 fuzz-smoke: fuzz-build
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-10} sh tests/fuzz/run.sh build/fuzz/fuzz
