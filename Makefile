@@ -51,6 +51,15 @@ ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -fPIC $(WARN) $(CFLAGS) $(SANFLAGS) \
 LDFLAGS  ?=
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
+# V=1 shows full command lines.
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n'
+endif
+
 # --- sources -------------------------------------------------------------
 PROTOS    := $(wildcard actorlib/proto/*.proto)
 PROTO_C   := $(patsubst actorlib/proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
@@ -89,47 +98,57 @@ deps:
 # --- generated protobuf code ----------------------------------------------
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: actorlib/proto/%.proto
 	@mkdir -p $(@D)
-	protoc-c --proto_path=actorlib/proto --c_out=$(BUILD)/gen $<
+	$(say) PROTO $<
+	$(Q)protoc-c --proto_path=actorlib/proto --c_out=$(BUILD)/gen $<
 
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
-	$(CC) $(filter-out -Wmissing-prototypes,$(ALL_CFLAGS)) -c -o $@ $<
+	$(say) CC $<
+	$(Q)$(CC) $(filter-out -Wmissing-prototypes,$(ALL_CFLAGS)) -c -o $@ $<
 
 # --- objects -------------------------------------------------------------
 $(BUILD)/obj/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(say) CC $<
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(STATIC_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(SHARED_LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,libactorlib.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
-	ln -sf libactorlib.so.0 $(BUILD)/lib/libactorlib.so
+	$(say) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,libactorlib.so.0 -o $@ $^ $(ALL_LDFLAGS) $(LIB_LIBS)
+	$(Q)ln -sf libactorlib.so.0 $(BUILD)/lib/libactorlib.so
 
 # The example's actors live in a static library on purpose: the link-time
 # registry must survive linking through an archive.
 $(EX_LIB): $(EX_LIBOBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(say) AR $@
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/%: actorlib/examples/%.c $(EX_LIB) $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(EX_LIB) $(STATIC_LIB) $(ALL_LDFLAGS) $(LIB_LIBS)
+	$(say) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(EX_LIB) $(STATIC_LIB) $(ALL_LDFLAGS) $(LIB_LIBS)
 
 $(BUILD)/bin/%: tests/tools/%.c $(GW_LIBOBJ) $(EX_LIB) $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(GW_LIBOBJ) $(EX_LIB) $(STATIC_LIB) \
+	$(say) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(GW_LIBOBJ) $(EX_LIB) $(STATIC_LIB) \
 	    $(ALL_LDFLAGS) $(GW_LIBS) $(LIB_LIBS)
 
 $(GATEWAY): $(GW_OBJ) $(EX_LIB) $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(GW_OBJ) $(STATIC_LIB) $(ALL_LDFLAGS) $(GW_LIBS) $(LIB_LIBS)
+	$(say) LD $@
+	$(Q)$(CC) -o $@ $(GW_OBJ) $(STATIC_LIB) $(ALL_LDFLAGS) $(GW_LIBS) $(LIB_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(GW_LIBOBJ) $(EX_LIB) $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(GW_LIBOBJ) $(EX_LIB) $(STATIC_LIB) \
+	$(say) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(GW_LIBOBJ) $(EX_LIB) $(STATIC_LIB) \
 	    $(ALL_LDFLAGS) $(CMOCKA_LIBS) $(GW_LIBS) $(LIB_LIBS)
 
 $(BUILD)/lib/actorlib.pc: Makefile
@@ -168,7 +187,8 @@ format:
 FUZZ_LIBOBJ = $(GW_LIBOBJ) $(STATIC_LIB)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(GW_LIBOBJ) $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) \
+	$(say) LD $@
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIBOBJ) \
 	    $(ALL_LDFLAGS) $(GW_LIBS) $(LIB_LIBS)
 
 fuzz-build:
