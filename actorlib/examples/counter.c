@@ -72,8 +72,8 @@ static int encode_u32(const void *v, size_t len, al_buf *out)
  * externally tagged enum variant, {"Underflow": {...}}. */
 static int encode_underflow(const void *v, size_t len, al_buf *out)
 {
-    static const uint8_t tag[] = { 0x81, 0xa9, 'U', 'n', 'd', 'e',
-                                   'r',  'f',  'l', 'o', 'w' };
+    static const uint8_t tag[] = {0x81, 0xa9, 'U', 'n', 'd', 'e',
+                                  'r',  'f',  'l', 'o', 'w'};
     if (len != sizeof(counter_underflow))
         return AL_EINVAL;
     int rc = al_buf_append(out, tag, sizeof(tag));
@@ -113,7 +113,7 @@ static void handle_trydec(void *state, al_ctx *ctx, void *msg)
     counter *c = state;
     uint32_t amount = ((counter_amount *)msg)->amount;
     if (c->count < (int64_t)amount) {
-        counter_underflow u = { c->count, amount };
+        counter_underflow u = {c->count, amount};
         al_ctx_reply_error(ctx, &u, sizeof(u));
         return;
     }
@@ -236,6 +236,6 @@ int counter_spawn(al_node *node, uint32_t mailbox_capacity, al_actor **out)
     if (!c)
         return AL_ENOMEM;
     c->node = node;
-    al_spawn_opts o = { mailbox_capacity };
+    al_spawn_opts o = {mailbox_capacity};
     return al_spawn(node, &counter_class, c, &o, out);
 }

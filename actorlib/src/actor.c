@@ -19,9 +19,9 @@
 #include "actor.h"
 #include "node.h"
 
-#define INLINE_MSG 48
+#define INLINE_MSG    48
 #define MAX_FREE_ENVS 4096
-#define NO_DEADLINE UINT64_MAX
+#define NO_DEADLINE   UINT64_MAX
 
 enum env_kind {
     ENV_TELL,
@@ -249,7 +249,7 @@ static void answer(al__env *e, int status, const void *data, size_t len,
     e->replied = true;
     if (al__timer_armed(&e->timer))
         al__timer_stop(&e->node->timers, &e->timer);
-    al_reply r = { status, data, len, detail };
+    al_reply r = {status, data, len, detail};
     if (e->cb.reply)
         e->cb.reply(&r, e->ud);
 }
@@ -455,7 +455,7 @@ static void inbox_push(al_node *n, al__env *e)
     /* The node is gone: the send fails like one to a stopped actor, but on
      * this thread since no loop will run it. */
     if (e->kind == ENV_ASK) {
-        al_reply r = { AL_E_ACTOR_NOT_RUNNING, NULL, 0, NULL };
+        al_reply r = {AL_E_ACTOR_NOT_RUNNING, NULL, 0, NULL};
         e->cb.reply(&r, e->ud);
     } else if (e->kind == ENV_TELL && e->cb.done) {
         e->cb.done(AL_E_ACTOR_NOT_RUNNING, e->ud);
@@ -681,7 +681,7 @@ static void handle_link_died(al_actor *a, al__env *e)
 
 static void handle_msg(al_actor *a, al__env *e)
 {
-    al_ctx ctx = { a, e, false };
+    al_ctx ctx = {a, e, false};
     e->where = W_HANDLING;
     a->in_handler = true;
     e->m->handle(a->state, &ctx, e->msg);
@@ -971,7 +971,7 @@ static uint64_t relative(int64_t ms)
 }
 
 static int send_env(al_actor *to, const al_message *m, void *msg,
-                const al_send_opts *o, int kind, void *cb, void *ud)
+                    const al_send_opts *o, int kind, void *cb, void *ud)
 {
     if (!to || !m || !m->handle || (m->size && !msg))
         return AL_EINVAL;

@@ -112,15 +112,15 @@ static int pack_field(msgpack_packer *pk, const al_mp_field *f, const void *s)
 int al_mp_encode_struct(const al_mp_struct *d, const void *s, al_buf *out)
 {
     msgpack_packer pk;
-    al__mp_out o = { out, 0 };
+    al__mp_out o = {out, 0};
     al__mp_packer_init(&pk, &o);
     if (msgpack_pack_map(&pk, d->nfields))
         return o.failed ? o.failed : AL_EINVAL;
     for (size_t i = 0; i < d->nfields; i++) {
         const al_mp_field *f = &d->fields[i];
         size_t n = strlen(f->name);
-        if (msgpack_pack_str(&pk, n) || msgpack_pack_str_body(&pk, f->name, n) ||
-            pack_field(&pk, f, s))
+        if (msgpack_pack_str(&pk, n) ||
+            msgpack_pack_str_body(&pk, f->name, n) || pack_field(&pk, f, s))
             return o.failed ? o.failed : AL_EINVAL;
     }
     return 0;
@@ -130,7 +130,7 @@ static int encode_one(al_buf *out, int (*fn)(msgpack_packer *, const void *),
                       const void *v)
 {
     msgpack_packer pk;
-    al__mp_out o = { out, 0 };
+    al__mp_out o = {out, 0};
     al__mp_packer_init(&pk, &o);
     if (fn(&pk, v))
         return o.failed ? o.failed : AL_EINVAL;
@@ -211,9 +211,8 @@ static const char *type_name(const msgpack_object *o)
 static int want(al_error *err, const char *st, const char *field,
                 const char *expected, const msgpack_object *got)
 {
-    return al_error_set(err, AL_EDECODE,
-                        "%s.%s: invalid type: %s, expected %s", st, field,
-                        type_name(got), expected);
+    return al_error_set(err, AL_EDECODE, "%s.%s: invalid type: %s, expected %s",
+                        st, field, type_name(got), expected);
 }
 
 /* Reads an integer into the range [lo, hi] (signed view) or [0, uhi]. */
@@ -295,16 +294,15 @@ static int decode_field(const al_mp_struct *d, const al_mp_field *f,
     case AL_MP_I16:
     case AL_MP_I32:
     case AL_MP_I64: {
-        static const int64_t lim[] = { INT8_MAX, INT16_MAX, INT32_MAX,
-                                       INT64_MAX };
+        static const int64_t lim[] = {INT8_MAX, INT16_MAX, INT32_MAX,
+                                      INT64_MAX};
         int64_t hi = lim[f->type - AL_MP_I8];
         rc = get_int(o, true, -hi - 1, hi, 0, &uv, &sv);
         if (rc == -2)
             return want(err, d->name, f->name, "integer", o);
         if (rc)
-            return al_error_set(err, AL_EDECODE,
-                                "%s.%s: integer out of range", d->name,
-                                f->name);
+            return al_error_set(err, AL_EDECODE, "%s.%s: integer out of range",
+                                d->name, f->name);
         if (f->type == AL_MP_I8)
             *(int8_t *)p = (int8_t)sv;
         else if (f->type == AL_MP_I16)
@@ -319,15 +317,14 @@ static int decode_field(const al_mp_struct *d, const al_mp_field *f,
     case AL_MP_U16:
     case AL_MP_U32:
     case AL_MP_U64: {
-        static const uint64_t lim[] = { UINT8_MAX, UINT16_MAX, UINT32_MAX,
-                                        UINT64_MAX };
+        static const uint64_t lim[] = {UINT8_MAX, UINT16_MAX, UINT32_MAX,
+                                       UINT64_MAX};
         rc = get_int(o, false, 0, 0, lim[f->type - AL_MP_U8], &uv, &sv);
         if (rc == -2)
             return want(err, d->name, f->name, "integer", o);
         if (rc)
-            return al_error_set(err, AL_EDECODE,
-                                "%s.%s: integer out of range", d->name,
-                                f->name);
+            return al_error_set(err, AL_EDECODE, "%s.%s: integer out of range",
+                                d->name, f->name);
         if (f->type == AL_MP_U8)
             *(uint8_t *)p = (uint8_t)uv;
         else if (f->type == AL_MP_U16)
@@ -373,9 +370,8 @@ static int decode_field(const al_mp_struct *d, const al_mp_field *f,
         if (rc == -2)
             return want(err, d->name, f->name, "a string", o);
         if (rc == -1)
-            return al_error_set(err, AL_EDECODE,
-                                "%s.%s: string contains NUL", d->name,
-                                f->name);
+            return al_error_set(err, AL_EDECODE, "%s.%s: string contains NUL",
+                                d->name, f->name);
         return rc ? al_error_set(err, rc, "out of memory") : 0;
     case AL_MP_BYTES:
         rc = decode_bytes(o, (al_buf *)p);
@@ -406,9 +402,8 @@ static int decode_map(const al_mp_struct *d, const msgpack_object *o, void *s,
                 memcmp(f->name, kv->key.via.str.ptr, kv->key.via.str.size))
                 continue;
             if (seen[k])
-                return al_error_set(err, AL_EDECODE,
-                                    "%s: duplicate field `%s`", d->name,
-                                    f->name);
+                return al_error_set(err, AL_EDECODE, "%s: duplicate field `%s`",
+                                    d->name, f->name);
             seen[k] = true;
             int rc = decode_field(d, f, &kv->val, s, err);
             if (rc)
@@ -423,8 +418,8 @@ static int decode_map(const al_mp_struct *d, const msgpack_object *o, void *s,
     return 0;
 }
 
-static int decode_array(const al_mp_struct *d, const msgpack_object *o,
-                        void *s, bool *seen, al_error *err)
+static int decode_array(const al_mp_struct *d, const msgpack_object *o, void *s,
+                        bool *seen, al_error *err)
 {
     if (o->via.array.size != d->nfields)
         return al_error_set(err, AL_EDECODE,
@@ -522,8 +517,8 @@ static int decode_scalar(const uint8_t *buf, size_t len, bool is_signed,
         return al_error_set(err, AL_ENOMEM, "out of memory");
     int rc = al__mp_unpack_one(buf, len, &zone, &o, err);
     if (rc == 0) {
-        int r = get_int(&o, is_signed, INT64_MIN, INT64_MAX, UINT64_MAX, uv,
-                        sv);
+        int r =
+            get_int(&o, is_signed, INT64_MIN, INT64_MAX, UINT64_MAX, uv, sv);
         if (r == -2)
             rc = al_error_set(err, AL_EDECODE,
                               "invalid type: %s, expected integer",
@@ -541,8 +536,7 @@ int al_mp_decode_i64(const uint8_t *buf, size_t len, int64_t *v, al_error *err)
     return decode_scalar(buf, len, true, &u, v, err);
 }
 
-int al_mp_decode_u64(const uint8_t *buf, size_t len, uint64_t *v,
-                     al_error *err)
+int al_mp_decode_u64(const uint8_t *buf, size_t len, uint64_t *v, al_error *err)
 {
     int64_t s;
     return decode_scalar(buf, len, false, v, &s, err);

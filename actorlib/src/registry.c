@@ -94,8 +94,7 @@ static int insert_actor(const al_remote_actor_entry *e)
                             "%s:%d: remote actor entry needs a class with a "
                             "remote_id",
                             e->file, e->line);
-    size_t i = hash_str(0xcbf29ce484222325ULL, e->cls->remote_id) &
-               actor_mask;
+    size_t i = hash_str(0xcbf29ce484222325ULL, e->cls->remote_id) & actor_mask;
     for (;; i = (i + 1) & actor_mask) {
         const al_remote_actor_entry *o = actor_table[i];
         if (!o) {

@@ -84,9 +84,8 @@ static void add_handler(void *state, al_ctx *ctx, void *msg)
     al_ctx_reply(ctx, &p->sum, sizeof(p->sum));
 }
 
-static const al_message add_msg = { .name = "Add",
-                                    .size = sizeof(int64_t),
-                                    .handle = add_handler };
+static const al_message add_msg = {
+    .name = "Add", .size = sizeof(int64_t), .handle = add_handler};
 
 static void defer_handler(void *state, al_ctx *ctx, void *msg)
 {
@@ -95,9 +94,8 @@ static void defer_handler(void *state, al_ctx *ctx, void *msg)
     p->held = al_ctx_defer(ctx);
 }
 
-static const al_message defer_msg = { .name = "Defer",
-                                      .size = 0,
-                                      .handle = defer_handler };
+static const al_message defer_msg = {
+    .name = "Defer", .size = 0, .handle = defer_handler};
 
 static void silent_handler(void *state, al_ctx *ctx, void *msg)
 {
@@ -107,9 +105,8 @@ static void silent_handler(void *state, al_ctx *ctx, void *msg)
                      al_ctx_is_ask(ctx) ? 0 : AL_ESTATE);
 }
 
-static const al_message silent_msg = { .name = "Silent",
-                                       .size = 0,
-                                       .handle = silent_handler };
+static const al_message silent_msg = {
+    .name = "Silent", .size = 0, .handle = silent_handler};
 
 /* Sleeps inside the handler so that the mailbox fills up behind it. */
 static void slow_handler(void *state, al_ctx *ctx, void *msg)
@@ -119,9 +116,8 @@ static void slow_handler(void *state, al_ctx *ctx, void *msg)
     usleep(*(uint32_t *)msg * 1000u);
 }
 
-static const al_message slow_msg = { .name = "Slow",
-                                     .size = sizeof(uint32_t),
-                                     .handle = slow_handler };
+static const al_message slow_msg = {
+    .name = "Slow", .size = sizeof(uint32_t), .handle = slow_handler};
 
 static al_node *start_node(void)
 {
@@ -142,7 +138,7 @@ static void finish_node(al_node *n)
 static al_actor *spawn_probe(al_node *n, probe *p, uint32_t cap)
 {
     al_actor *a = NULL;
-    al_spawn_opts o = { cap };
+    al_spawn_opts o = {cap};
     assert_int_equal(al_spawn(n, &probe_class, p, &o, &a), 0);
     return a;
 }
@@ -163,7 +159,7 @@ static void ask_replies_from_other_thread(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
     int st;
     assert_int_equal(ask_add(a, 10, &st), 10);
@@ -180,7 +176,7 @@ static void tells_arrive_in_order(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
     for (int64_t i = 1; i <= 1000; i++)
         assert_int_equal(al_tell(a, &add_msg, &i, NULL, NULL, NULL), 0);
@@ -197,7 +193,7 @@ static void *hammer(void *arg)
 {
     al_actor *a = arg;
     for (int64_t i = 0; i < 5000; i++)
-        al_tell(a, &add_msg, &(int64_t){ 1 }, NULL, NULL, NULL);
+        al_tell(a, &add_msg, &(int64_t){1}, NULL, NULL, NULL);
     return NULL;
 }
 
@@ -205,7 +201,7 @@ static void many_threads_send_safely(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
@@ -261,7 +257,7 @@ static void deferred_reply_from_thread(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
     pending pd;
     pending_init(&pd);
@@ -282,7 +278,7 @@ static void reply_timeout_then_late_reply_ignored(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
     al_send_opts o = AL_SEND_OPTS_DEFAULT;
     o.reply_timeout_ms = 30;
@@ -305,7 +301,7 @@ static void ask_without_reply_gets_unit(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
     pending pd;
     pending_init(&pd);
@@ -321,7 +317,7 @@ static void graceful_stop_drains(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
     uint32_t ms = 50;
     pending pd;
@@ -343,7 +339,6 @@ static void graceful_stop_drains(void **s)
     finish_node(n);
 }
 
-
 /* Bounded mailboxes, driven on the loop so the mailbox state is exact. */
 typedef struct box_job {
     al_node *n;
@@ -363,7 +358,7 @@ static void box_result(const al_reply *r, void *ud)
 
 static void box_done(int status, void *ud)
 {
-    al_reply r = { status, NULL, 0, NULL };
+    al_reply r = {status, NULL, 0, NULL};
     box_result(&r, ud);
 }
 
@@ -380,7 +375,7 @@ static void run_box(box_job *j, void (*fn)(void *))
 static void box_immediate(void *ud)
 {
     box_job *j = ud;
-    al_spawn_opts o1 = { 1 };
+    al_spawn_opts o1 = {1};
     assert_int_equal(al_spawn(j->n, &probe_class, &j->p, &o1, &j->a), 0);
     uint32_t ms = 1;
     al_send_opts o = AL_SEND_OPTS_DEFAULT;
@@ -395,7 +390,7 @@ static void box_immediate(void *ud)
 static void bounded_immediate_fails_when_full(void **s)
 {
     (void)s;
-    box_job j = { 0 };
+    box_job j = {0};
     run_box(&j, box_immediate);
     assert_int_equal(j.nresults, 2);
     assert_int_equal(j.results[0], AL_E_MAILBOX_FULL);
@@ -406,7 +401,7 @@ static void bounded_immediate_fails_when_full(void **s)
 static void box_wait(void *ud)
 {
     box_job *j = ud;
-    al_spawn_opts o1 = { 1 };
+    al_spawn_opts o1 = {1};
     assert_int_equal(al_spawn(j->n, &probe_class, &j->p, &o1, &j->a), 0);
     uint32_t ms = 150;
     assert_int_equal(al_tell(j->a, &slow_msg, &ms, NULL, NULL, NULL), 0);
@@ -424,7 +419,7 @@ static void box_wait(void *ud)
 static void mailbox_timeout_expires(void **s)
 {
     (void)s;
-    box_job j = { 0 };
+    box_job j = {0};
     run_box(&j, box_wait);
     assert_int_equal(j.nresults, 2);
     /* The second gets in and replies first; the failure is reported from
@@ -447,7 +442,7 @@ static void box_kill(void *ud)
 static void kill_fails_queued_messages(void **s)
 {
     (void)s;
-    box_job j = { 0 };
+    box_job j = {0};
     run_box(&j, box_kill);
     assert_int_equal(j.nresults, 2);
     assert_int_equal(j.results[0], AL_E_ACTOR_STOPPED);
@@ -461,7 +456,7 @@ static void start_failure_stops_actor(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { .fail_start = 1 };
+    probe p = {.fail_start = 1};
     al_actor *a = spawn_probe(n, &p, 0);
     assert_int_equal(al_actor_wait(a), AL_STOP_START_FAILED);
     int st;
@@ -475,7 +470,7 @@ static void links_propagate_death(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe pa = { 0 }, pb = { 0 }, pc = { .keep_on_link_died = true };
+    probe pa = {0}, pb = {0}, pc = {.keep_on_link_died = true};
     al_actor *a = spawn_probe(n, &pa, 0);
     al_actor *b = spawn_probe(n, &pb, 0);
     al_actor *c = spawn_probe(n, &pc, 0);
@@ -501,7 +496,7 @@ static void normal_stop_does_not_kill_links(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe pa = { 0 }, pb = { 0 };
+    probe pa = {0}, pb = {0};
     al_actor *a = spawn_probe(n, &pa, 0);
     al_actor *b = spawn_probe(n, &pb, 0);
     assert_int_equal(al_actor_link(a, b), 0);
@@ -554,7 +549,7 @@ static void loop_start(void *ud)
 static void on_loop_asks(void **s)
 {
     (void)s;
-    loop_job j = { 0 };
+    loop_job j = {0};
     al_error err;
     assert_int_equal(al_node_new(&j.n, NULL, &err), 0);
     assert_false(al_node_on_loop(j.n));
@@ -580,15 +575,14 @@ static void release_self(void *state, al_ctx *ctx, void *msg)
     p->sum = 42;
 }
 
-static const al_message release_msg = { .name = "Release",
-                                        .size = 0,
-                                        .handle = release_self };
+static const al_message release_msg = {
+    .name = "Release", .size = 0, .handle = release_self};
 
 static void release_inside_own_handler(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
     int st;
     ask_add(a, 0, &st);
@@ -604,12 +598,12 @@ static void bad_arguments(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p = { 0 };
+    probe p = {0};
     al_actor *a = spawn_probe(n, &p, 0);
-    assert_int_equal(al_tell(NULL, &add_msg, &(int64_t){ 1 }, NULL, NULL, NULL),
+    assert_int_equal(al_tell(NULL, &add_msg, &(int64_t){1}, NULL, NULL, NULL),
                      AL_EINVAL);
     assert_int_equal(al_tell(a, &add_msg, NULL, NULL, NULL, NULL), AL_EINVAL);
-    assert_int_equal(al_ask(a, &add_msg, &(int64_t){ 1 }, NULL, NULL, NULL),
+    assert_int_equal(al_ask(a, &add_msg, &(int64_t){1}, NULL, NULL, NULL),
                      AL_EINVAL);
     assert_int_equal(al_spawn(n, NULL, NULL, NULL, NULL), AL_EINVAL);
     assert_int_equal(al_node_post(n, NULL, NULL), AL_EINVAL);
@@ -621,7 +615,7 @@ static void node_stop_stops_everyone(void **s)
 {
     (void)s;
     al_node *n = start_node();
-    probe p[10] = { 0 };
+    probe p[10] = {0};
     al_actor *a[10];
     for (int i = 0; i < 10; i++)
         a[i] = spawn_probe(n, &p[i], 0);
@@ -640,7 +634,7 @@ static void counter_example_local(void **s)
     al_node *n = start_node();
     al_actor *c = NULL;
     assert_int_equal(counter_spawn(n, 0, &c), 0);
-    counter_amount inc = { 10 };
+    counter_amount inc = {10};
     int64_t out = 0;
     assert_int_equal(
         al_ask_sync(c, &counter_inc, &inc, NULL, &out, sizeof(out), NULL), 0);
@@ -648,21 +642,21 @@ static void counter_example_local(void **s)
     assert_int_equal(
         al_ask_sync(c, &counter_inc, &inc, NULL, &out, sizeof(out), NULL), 0);
     assert_int_equal(out, 20);
-    counter_amount big = { 100 };
-    counter_underflow u = { 0 };
+    counter_amount big = {100};
+    counter_underflow u = {0};
     assert_int_equal(
         al_ask_sync(c, &counter_trydec, &big, NULL, &u, sizeof(u), NULL),
         AL_E_HANDLER_ERROR);
     assert_int_equal(u.count, 20);
     assert_int_equal(u.amount, 100);
-    counter_sleep sl = { 20 };
+    counter_sleep sl = {20};
     uint32_t slept = 0;
     assert_int_equal(al_ask_sync(c, &counter_sleep_msg, &sl, NULL, &slept,
                                  sizeof(slept), NULL),
                      0);
     assert_int_equal(slept, 20);
     uint64_t before = counter_logs_seen();
-    counter_log lg = { strdup("hello") };
+    counter_log lg = {strdup("hello")};
     assert_int_equal(al_tell_sync(c, &counter_log_msg, &lg, NULL), 0);
     assert_int_equal(
         al_ask_sync(c, &counter_inc, &inc, NULL, &out, sizeof(out), NULL), 0);
