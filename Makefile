@@ -90,7 +90,7 @@ GATEWAY    := $(BUILD)/bin/gateway
 .DEFAULT_GOAL := all
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(EX_BINS) $(TOOL_BINS) \
-     $(if $(GW_SRC),$(GATEWAY)) $(BUILD)/lib/actorlib.pc
+     $(if $(wildcard gateway/src/main.c),$(GATEWAY)) $(BUILD)/lib/actorlib.pc
 
 deps:
 	@sh .ci/deps.sh
