@@ -476,6 +476,12 @@ static int create_exclusive(const al_identity *id, const char *path,
         return rc;
     int lrc = link(tmp, path);
     int e = errno;
+    if (lrc < 0 && (e == EPERM || e == EOPNOTSUPP || e == ENOSYS)) {
+        /* No hard links here (some FUSE and FAT mounts): fall back to a
+         * plain atomic rename, exclusive only against readers. */
+        lrc = rename(tmp, path);
+        e = errno;
+    }
     unlink(tmp);
     if (lrc < 0 && e == EEXIST)
         return 1;

@@ -90,9 +90,9 @@ int al__tlscert_set_credentials(const al__tlscert *c,
  * NULL) and, when expected is not NULL, compared with it.
  *
  * Returns 0 when the certificate proves the peer id; AL_EPEERID when it is
- * valid but proves another peer; AL_EDECODE for malformed bytes; AL_ECRYPTO
- * for every other failure (err says which). Any negative result means the
- * handshake must be aborted. */
+ * valid but proves another peer (*out_peer then says which); AL_EDECODE for
+ * malformed bytes; AL_ECRYPTO for every other failure (err says which). Any
+ * negative result means the handshake must be aborted. */
 int al__tlscert_verify(const uint8_t *der, size_t len,
                        const al_peer_id *expected, al_peer_id *out_peer,
                        al_error *err);

@@ -330,6 +330,19 @@ static void load_or_create(void **state)
     al_identity_free(first);
     al_identity_free(second);
     unlink(path);
+    /* An existing file that does not parse is reported, never replaced. */
+    path_in_tmp(path, sizeof(path), "broken.key");
+    write_file(path, "not a key", 9, 0600);
+    first = NULL;
+    assert_int_equal(al_identity_load_or_create(&first, path, &err),
+                     AL_EDECODE);
+    assert_null(first);
+    char kept[16] = {0};
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_int_equal(fread(kept, 1, sizeof(kept) - 1, f), 9);
+    fclose(f);
+    assert_string_equal(kept, "not a key");
     /* A directory that does not exist. */
     path_in_tmp(path, sizeof(path), "missing-dir/auto.key");
     first = NULL;
