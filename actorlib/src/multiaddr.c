@@ -1,4 +1,4 @@
-/* Multiaddr text and binary codecs; QUIC address helpers. */
+/* Multiaddr text and binary codecs; QUIC address conversions. */
 #include "multiaddr.h"
 
 #include <arpa/inet.h>
@@ -422,7 +422,7 @@ int al__maddr_encode(const al__maddr *m, uint8_t *buf, size_t cap)
     return (int)w.len;
 }
 
-/* ------------------------------------------------------------ helpers */
+/* ------------------------------------------------------------ utilities */
 
 static bool comp_equal(const al__maddr_comp *a, const al__maddr_comp *b)
 {

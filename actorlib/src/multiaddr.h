@@ -1,5 +1,5 @@
 /* Multiaddrs (multiformats/multiaddr): the parsed form, text and binary
- * codecs, and the helpers the QUIC transport needs.
+ * codecs, and the conversions the QUIC transport needs.
  *
  * Supported protocols (name, code, value):
  *   /ip4/A.B.C.D     0x04    4 bytes

@@ -1,5 +1,5 @@
 /* multiaddr.c: text and binary forms against the multicodec table, round
- * trips, every kind of malformed input, and the QUIC helpers. */
+ * trips, every kind of malformed input, and the QUIC address conversions. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
