@@ -963,9 +963,13 @@ static int compile_shape(json_t *doc, const struct path *p, int depth,
         int rc = check_keywords(doc, p, allowed, "an enum", err);
         return rc ? rc : compile_units(doc, p, n, err);
     }
-    if (!type)
-        return fail(err, p, AL_EINVAL,
-                    "missing 'type' (or 'enum', 'const', 'oneOf')");
+    if (!type) {
+        /* name a stray keyword first: {"$ref": ...} is not "missing type" */
+        int rc = check_keywords(doc, p, known, "a schema without type", err);
+        return rc ? rc
+                  : fail(err, p, AL_EINVAL,
+                         "missing 'type' (or 'enum', 'const', 'oneOf')");
+    }
     if (!strcmp(type, "null")) {
         n->kind = K_NULL;
         return check_keywords(doc, p, none, "null", err);

@@ -643,6 +643,7 @@ static void refuses_outside_subset(void **state)
          "\"maxLength\": 3}",
          "/maxLength", "does not apply to bytes"},
         {"{\"properties\": {}}", "", "missing 'type'"},
+        {"{\"$ref\": \"#/$defs/x\"}", "/$ref", "unsupported keyword '$ref'"},
         {"{\"type\": \"integer\", \"nullable\": \"yes\"}", "/nullable",
          "boolean"},
         {"{\"type\": \"null\", \"$schema\": \"http://json-schema.org/"
