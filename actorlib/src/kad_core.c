@@ -816,15 +816,17 @@ static void collect_due(al__kad_record *r, void *ud)
 static void replicate(al__kad_core *c, uint64_t now)
 {
     al__kad_store_expire(&c->store, now);
-    if (c->table.size == 0 || c->store.count == 0)
+    if (c->store.count == 0)
         return;
     struct job_ctx j = {c, now, NULL, 0, c->store.count};
     j.due = calloc(j.cap, sizeof(*j.due));
     if (!j.due)
         return;
+    /* Own records are refreshed even with nobody to tell: they live as
+     * long as their publisher. */
     al__kad_store_each(&c->store, collect_due, &j);
     /* put_record only reads the store. */
-    for (size_t i = 0; i < j.n; i++)
+    for (size_t i = 0; i < j.n && c->table.size > 0; i++)
         put_record(c, j.due[i], now, NULL, NULL);
     free(j.due);
 }

@@ -177,7 +177,7 @@ static void many_records(void **state)
     (void)state;
     al__kad_store s;
     al__kad_store_init(&s, 0, 0);
-    char key[16];
+    char key[24];
     for (int i = 0; i < AL__KAD_STORE_RECORDS; i++) {
         snprintf(key, sizeof(key), "actor-%d", i);
         al__kad_record_in in = rec(key, key, (uint64_t)i + 1);
