@@ -9,7 +9,9 @@
  * Shutdown: the node's closer frees the engine (operations end with
  * AL_ECANCELED) and resets every stream. Requests and streams whose swarm
  * callbacks are still to come are orphaned: they free themselves when the
- * swarm calls them, without touching the freed instance. */
+ * swarm calls them, without touching the instance. The instance itself
+ * (its connection watch is in the swarm's list) is freed by the swarm's
+ * shutdown, al__kad_free. */
 #include "kad.h"
 
 #include <stddef.h>
@@ -91,13 +93,13 @@ static void enter(al__kad *k)
 }
 
 static void rearm(al__kad *k);
-static void destroy(al__kad *k);
+static void teardown(al__kad *k);
 
 /* Re-arms the timer; false when the instance is gone. */
 static bool leave(al__kad *k)
 {
-    if (--k->busy == 0 && k->dead) {
-        destroy(k);
+    if (--k->busy == 0 && k->dead && k->core) {
+        teardown(k);
         return false;
     }
     if (k->dead)
@@ -440,28 +442,43 @@ static void orphan_all(al__kad *k)
     k->n_in = 0;
 }
 
-static void destroy(al__kad *k)
+/* Ends everything but the memory of the instance: the swarm's watch list
+ * still points into it until the swarm is gone (al__kad_free). */
+static void teardown(al__kad *k)
 {
     al__kad_core *core = k->core;
     k->core = NULL;
     orphan_all(k);
     /* Operations still running end with AL_ECANCELED here. */
     al__kad_core_free(core);
-    free(k);
 }
 
 static void kad_stop(al_node *node, void *ud)
 {
     al__kad *k = ud;
-    k->dead = true;
-    al__timer_stop(&node->timers, &k->timer);
-    if (node->kad == k)
-        node->kad = NULL;
-    if (k->busy)
-        orphan_all(k); /* the engine is on the stack: leave() frees it */
-    else
-        destroy(k);
+    if (!k->dead) {
+        k->dead = true;
+        al__timer_stop(&node->timers, &k->timer);
+        if (k->busy)
+            orphan_all(k); /* the engine is on the stack: leave() ends it */
+        else
+            teardown(k);
+    }
     al__node_closer_done(node);
+}
+
+void al__kad_free(al__kad *kad)
+{
+    if (!kad)
+        return;
+    if (kad->node->kad == kad)
+        kad->node->kad = NULL;
+    if (kad->core) {
+        al__timer_stop(&kad->node->timers, &kad->timer);
+        kad->dead = true;
+        teardown(kad);
+    }
+    free(kad);
 }
 
 int al__kad_init(al__swarm *sw, al__kad **out)
@@ -495,7 +512,8 @@ int al__kad_init(al__swarm *sw, al__kad **out)
 
 al__kad *al__kad_of(al_node *node)
 {
-    return node ? node->kad : NULL;
+    al__kad *k = node ? node->kad : NULL;
+    return k && !k->dead ? k : NULL;
 }
 
 void al__kad_set_server_mode(al__kad *kad, bool server)

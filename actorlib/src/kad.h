@@ -19,10 +19,16 @@
 
 typedef struct al__kad al__kad;
 
-/* Creates the node's Kademlia instance: registers the protocol handler and a
- * connection watch on sw. Stored in node->kad; freed at node stop. */
+/* Creates the node's Kademlia instance: a connection watch on sw and a
+ * node closer. Stored in node->kad. When the node stops, the closer ends
+ * the operations (AL_ECANCELED) and the streams; from then on
+ * al__kad_of(node) is NULL. */
 int al__kad_init(al__swarm *sw, al__kad **out);
 al__kad *al__kad_of(al_node *node);
+/* Frees the instance; the swarm calls it from its own shutdown, once no
+ * more stream or watch callbacks can come (the watch lives in the
+ * instance). Also ends everything when the closer has not run. */
+void al__kad_free(al__kad *kad);
 
 /* Server mode answers inbound requests; the swarm switches it on after
  * listen_on, as Kameo does. The protocol is registered with the swarm (and
