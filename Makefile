@@ -88,9 +88,10 @@ GATEWAY    := $(BUILD)/bin/gateway
 .PHONY: all deps run test test-asan unit unit-asan integration bench fuzz \
         fuzz-build fuzz-bins fuzz-smoke install clean check-style format tools
 .DEFAULT_GOAL := all
+.SECONDARY: $(PROTO_C) $(PROTO_H)
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(EX_BINS) $(TOOL_BINS) \
-     $(if $(GW_SRC),$(GATEWAY)) $(BUILD)/lib/actorlib.pc
+     $(if $(wildcard gateway/src/main.c),$(GATEWAY)) $(BUILD)/lib/actorlib.pc
 
 deps:
 	@sh .ci/deps.sh

@@ -17,15 +17,15 @@ int main(void)
     al_actor *actor;
     int rc = counter_spawn(node, 0, &actor);
     for (int i = 0; rc == 0 && i < 2; i++) {
-        counter_amount inc = { 10 };
+        counter_amount inc = {10};
         int64_t count;
-        rc = al_ask_sync(actor, &counter_inc, &inc, NULL, &count,
-                         sizeof(count), NULL);
+        rc = al_ask_sync(actor, &counter_inc, &inc, NULL, &count, sizeof(count),
+                         NULL);
         if (rc == 0)
             printf("Incremented count: %lld\n", (long long)count);
     }
     if (rc == 0) {
-        counter_log msg = { strdup("Logging event") };
+        counter_log msg = {strdup("Logging event")};
         rc = al_tell_sync(actor, &counter_log_msg, &msg, NULL);
     }
     if (rc)

@@ -43,10 +43,9 @@ static void sink_handle(void *state, al_ctx *ctx, void *msg)
         al_tell(s->producer, &drive_msg, NULL, NULL, NULL, NULL);
 }
 
-static const al_message sink_msg = { .name = "Add",
-                                     .size = sizeof(uint64_t),
-                                     .handle = sink_handle };
-static const al_actor_class sink_class = { .remote_id = NULL };
+static const al_message sink_msg = {
+    .name = "Add", .size = sizeof(uint64_t), .handle = sink_handle};
+static const al_actor_class sink_class = {.remote_id = NULL};
 
 /* The driver refills the sink's mailbox one chunk at a time, when the sink
  * asks for more, so the queue stays short and the figure is steady-state
@@ -58,9 +57,8 @@ typedef struct driver {
 } driver;
 
 static void drive(void *state, al_ctx *ctx, void *msg);
-static const al_message drive_msg = { .name = "Drive",
-                                      .size = 0,
-                                      .handle = drive };
+static const al_message drive_msg = {
+    .name = "Drive", .size = 0, .handle = drive};
 
 static void drive(void *state, al_ctx *ctx, void *msg)
 {
@@ -74,7 +72,7 @@ static void drive(void *state, al_ctx *ctx, void *msg)
     (void)ctx;
 }
 
-static const al_actor_class driver_class = { .remote_id = NULL };
+static const al_actor_class driver_class = {.remote_id = NULL};
 
 typedef struct tell_run {
     al_node *node;
@@ -203,7 +201,7 @@ static int bytes_on_start(void *state, al_actor *self)
     return 0;
 }
 
-static const al_actor_class bytes_class = { .on_start = bytes_on_start };
+static const al_actor_class bytes_class = {.on_start = bytes_on_start};
 
 static void bytes_start(void *ud)
 {
@@ -215,7 +213,7 @@ static void bytes_start(void *ud)
 
 static double bench_actor_bytes(unsigned count)
 {
-    bytes_run r = { 0 };
+    bytes_run r = {0};
     bytes_cur = &r;
     r.count = count;
     r.v = malloc(count * sizeof(*r.v));
@@ -244,7 +242,7 @@ static void base_handle(sink *s, uint64_t v)
 
 static double bench_baseline(uint64_t n)
 {
-    sink s = { 0 };
+    sink s = {0};
     bnode pool[1024];
     bnode *head = NULL, *tail = NULL;
     void (*volatile fn)(sink *, uint64_t) = base_handle;
