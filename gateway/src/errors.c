@@ -21,11 +21,11 @@ static const gw_errinfo table[GW_E__COUNT] = {
      "no actor is registered under the name (lookup found no record; "
      "Kameo's UnknownActor)"},
     {GW_E_MESSAGE_NOT_FOUND, "MESSAGE_NOT_FOUND", 404, false,
-     "no schema for this message name or UUID for the actor's type, or "
-     "the actor does not handle it (UnknownMessage)"},
+     "no schema for this message name or UUID for the actor's type, the "
+     "message cannot be sent this way (a tell-only message on /ask or the "
+     "reverse), or the actor does not handle it (UnknownMessage)"},
     {GW_E_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", 405, false,
-     "the route exists for other methods (see the Allow header), or ask "
-     "on a tell-only message and the reverse"},
+     "the route exists for other methods (see the Allow header)"},
     {GW_E_ACTOR_TYPE_MISMATCH, "ACTOR_TYPE_MISMATCH", 409, false,
      "the actor behind the name is of another type than the message's "
      "(BadActorType)"},
@@ -97,42 +97,50 @@ static const struct remote_row {
     const char *note;
 } remote_rows[] = {
     {AL_E_ACTOR_NOT_RUNNING,
-     {GW_E_ACTOR_UNAVAILABLE, true, true},
+     {GW_E_ACTOR_UNAVAILABLE, true, true, true},
      "evict the name, resolve again, send once more"},
     {AL_E_ACTOR_STOPPED,
-     {GW_E_ACTOR_UNAVAILABLE, true, true},
+     {GW_E_ACTOR_UNAVAILABLE, true, true, true},
      "evict the name, resolve again, send once more"},
     {AL_E_UNKNOWN_ACTOR,
-     {GW_E_ACTOR_NOT_FOUND, true, true},
+     {GW_E_ACTOR_NOT_FOUND, true, true, true},
      "evict the name, resolve again, send once more"},
     {AL_E_UNKNOWN_MESSAGE,
-     {GW_E_MESSAGE_NOT_FOUND, false, false},
+     {GW_E_MESSAGE_NOT_FOUND, false, false, true},
      "the actor does not handle the message"},
     {AL_E_BAD_ACTOR_TYPE,
-     {GW_E_ACTOR_TYPE_MISMATCH, true, true},
+     {GW_E_ACTOR_TYPE_MISMATCH, true, true, true},
      "evict the name, resolve again, send once more"},
-    {AL_E_MAILBOX_FULL, {GW_E_MAILBOX_FULL, false, false}, ""},
-    {AL_E_REPLY_TIMEOUT, {GW_E_REPLY_TIMEOUT, false, false}, ""},
-    {AL_E_HANDLER_ERROR, {GW_E_HANDLER_ERROR, false, false}, ""},
-    {AL_E_SERIALIZE_MESSAGE, {GW_E_INTERNAL, false, false}, ""},
-    {AL_E_DESERIALIZE_MESSAGE, {GW_E_MESSAGE_REJECTED, false, false}, ""},
-    {AL_E_SERIALIZE_REPLY, {GW_E_BAD_REPLY, false, false}, ""},
-    {AL_E_SERIALIZE_HANDLER_ERROR, {GW_E_BAD_REPLY, false, false}, ""},
-    {AL_E_DESERIALIZE_HANDLER_ERROR, {GW_E_BAD_REPLY, false, false}, ""},
-    {AL_E_SWARM_NOT_BOOTSTRAPPED, {GW_E_NOT_READY, false, false}, ""},
+    {AL_E_MAILBOX_FULL, {GW_E_MAILBOX_FULL, false, false, true}, ""},
+    {AL_E_REPLY_TIMEOUT, {GW_E_REPLY_TIMEOUT, false, false, false}, ""},
+    {AL_E_HANDLER_ERROR, {GW_E_HANDLER_ERROR, false, false, false}, ""},
+    {AL_E_SERIALIZE_MESSAGE, {GW_E_INTERNAL, false, false, true}, ""},
+    {AL_E_DESERIALIZE_MESSAGE, {GW_E_MESSAGE_REJECTED, false, false, true}, ""},
+    {AL_E_SERIALIZE_REPLY, {GW_E_BAD_REPLY, false, false, false}, ""},
+    {AL_E_SERIALIZE_HANDLER_ERROR, {GW_E_BAD_REPLY, false, false, false}, ""},
+    {AL_E_DESERIALIZE_HANDLER_ERROR, {GW_E_BAD_REPLY, false, false, false}, ""},
+    {AL_E_SWARM_NOT_BOOTSTRAPPED, {GW_E_NOT_READY, false, false, true}, ""},
     {AL_E_DIAL_FAILURE,
-     {GW_E_PEER_UNREACHABLE, true, true},
+     {GW_E_PEER_UNREACHABLE, true, true, true},
      "nothing was sent: evict, resolve again, send once more"},
     {AL_E_NETWORK_TIMEOUT,
-     {GW_E_REPLY_TIMEOUT, false, true},
+     {GW_E_REPLY_TIMEOUT, false, true, false},
      "may have been delivered: evict, never sent again"},
     {AL_E_CONNECTION_CLOSED,
-     {GW_E_PEER_UNREACHABLE, false, true},
+     {GW_E_PEER_UNREACHABLE, false, true, false},
      "may have been delivered: evict, never sent again"},
-    {AL_E_UNSUPPORTED_PROTOCOLS, {GW_E_PEER_UNSUPPORTED, false, true}, ""},
-    {AL_E_BAD_REPLY, {GW_E_BAD_REPLY, false, false}, "(not a Kameo variant)"},
-    {AL_ENOTFOUND, {GW_E_ACTOR_NOT_FOUND, false, false}, "lookup: no record"},
-    {AL_ETIMEDOUT, {GW_E_LOOKUP_TIMEOUT, false, false}, "lookup timed out"},
+    {AL_E_UNSUPPORTED_PROTOCOLS,
+     {GW_E_PEER_UNSUPPORTED, false, true, true},
+     ""},
+    {AL_E_BAD_REPLY,
+     {GW_E_BAD_REPLY, false, false, false},
+     "(not a Kameo variant)"},
+    {AL_ENOTFOUND,
+     {GW_E_ACTOR_NOT_FOUND, false, false, true},
+     "lookup: no record"},
+    {AL_ETIMEDOUT,
+     {GW_E_LOOKUP_TIMEOUT, false, false, true},
+     "lookup timed out"},
 };
 
 #define NREMOTE (sizeof(remote_rows) / sizeof(remote_rows[0]))
@@ -142,7 +150,7 @@ gw_remote_fail gw_err_from_status(int status)
     for (size_t i = 0; i < NREMOTE; i++)
         if (remote_rows[i].status == status)
             return remote_rows[i].fail;
-    return (gw_remote_fail){GW_E_INTERNAL, false, false};
+    return (gw_remote_fail){GW_E_INTERNAL, false, false, false};
 }
 
 char *gw_err_body_code(const char *code, const char *message,

@@ -75,6 +75,9 @@ typedef struct gw_remote_fail {
     bool retry_safe;
     /* The cached name is suspect (the actor or its node is gone). */
     bool evict;
+    /* No handler ran: an Idempotency-Key may be used again (its
+     * reservation is released instead of storing this answer). */
+    bool not_run;
 } gw_remote_fail;
 
 /* Maps an al_status from a lookup or a remote ask/tell. Codes outside the

@@ -197,6 +197,20 @@ static void format_ts(char *buf, size_t cap)
              tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
 }
 
+void gw_format_time_ms(int64_t ms, char *buf, size_t cap)
+{
+    time_t secs = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac < 0) {
+        frac += 1000;
+        secs--;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
 bool gw_log_begin(gw_logline *l, int level, const char *event)
 {
     memset(l, 0, sizeof(*l));

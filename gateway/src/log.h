@@ -77,6 +77,10 @@ void gw_log_cancel(gw_logline *l);
 void gw_log_event(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Milliseconds since the Unix epoch as RFC 3339 UTC with milliseconds
+ * ("2025-01-02T03:04:05.678Z"). */
+void gw_format_time_ms(int64_t ms, char *buf, size_t cap);
+
 /* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when
  * it is not one (overlong, surrogate, beyond U+10FFFF, truncated). */
 size_t gw_utf8_seq(const unsigned char *s, size_t n);
