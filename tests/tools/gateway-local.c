@@ -11,10 +11,15 @@
  *              that a schema can disagree with the actor's code
  *   other      test::Other: a type without messages
  *
- * Flags are the gateway's, plus --with-swarm: names the process does not
- * hold go to the swarm (without it there is no swarm at all and they are
- * not found). */
+ * Flags are the gateway's, plus
+ *   --with-swarm   names the process does not hold go to the swarm (without
+ *                  it there is no swarm at all and they are not found);
+ *   --shift-seq N  spawns N unnamed test::Other actors first, so that the
+ *                  named ones get other actor ids than in a run without it
+ *                  (a name cache kept across a restart then points at ids
+ *                  that serve nothing: the evict-and-resolve-again path). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -52,11 +57,18 @@ static int spawn_loose(al_node *node, al_actor **out)
     return al_spawn(node, &loose_class, state, NULL, out);
 }
 
+static unsigned shift_seq;
+
 static int setup(al_node *node, gw_net *local, void *ud)
 {
     (void)ud;
     al_actor *a;
     int rc;
+    for (unsigned i = 0; i < shift_seq; i++) {
+        if ((rc = al_spawn(node, &other_class, NULL, NULL, &a)))
+            return rc;
+        al_actor_release(a);
+    }
     if ((rc = counter_spawn(node, 0, &a)) ||
         (rc = gw_local_net_register(local, "my_actor", a, &counter_class)))
         return rc;
@@ -83,6 +95,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         if (i > 0 && strcmp(argv[i], "--with-swarm") == 0)
             hooks.no_swarm = false;
+        else if (i > 0 && i + 1 < argc && strcmp(argv[i], "--shift-seq") == 0)
+            shift_seq = (unsigned)strtoul(argv[++i], NULL, 10);
         else
             argv[n++] = argv[i];
     }
