@@ -115,13 +115,14 @@ gone() {
     ! kill -0 "$1" 2>/dev/null
 }
 
-# stop NAME [SIGNAL]: signals the process, waits (20 s) for it to end, and
-# sets STOP_STATUS to its exit status (124 if it did not end).
+# stop NAME [SIGNAL]: signals the process (NONE: does not), waits (20 s)
+# for it to end, and sets STOP_STATUS to its exit status (124 if it did
+# not end).
 stop() {
     p=$(pid_of "$1")
     STOP_STATUS=124
     [ -n "$p" ] || return 1
-    kill "-${2:-TERM}" "$p" 2>/dev/null
+    [ "${2:-TERM}" = NONE ] || kill "-${2:-TERM}" "$p" 2>/dev/null
     if wait_until 20 gone "$p"; then
         wait "$p"
         STOP_STATUS=$?
@@ -172,9 +173,13 @@ header() {
     grep -i "^$1:" "$TMP/headers" | head -1 | sed 's/^[^:]*: *//' | tr -d '\r'
 }
 
-# jq over the last body.
+# jq over the last body: raw strings, or compact JSON with bodyc.
 body() {
     jq -r "$1" "$TMP/body" 2>/dev/null
+}
+
+bodyc() {
+    jq -c "$1" "$TMP/body" 2>/dev/null
 }
 
 # expect_status DESCRIPTION CODE [ERROR_CODE]: checks the last response.
