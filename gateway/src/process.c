@@ -374,7 +374,6 @@ static void on_http_stopped(void *ud)
 {
     (void)ud;
 }
-
 static void stop_everything(gw_app *app)
 {
     if (app->state == GW_APP_STOPPED)
@@ -556,6 +555,10 @@ static void log_started(gw_app *app)
 
 static void free_app(gw_app *app)
 {
+    /* The local net's actor references go before the node that owns
+     * them. */
+    gw_net_free(app->net);
+    app->net = NULL;
     if (app->store) {
         int rc = gw_store_close(app->store);
         if (rc) {
@@ -569,7 +572,6 @@ static void free_app(gw_app *app)
     }
     if (app->node)
         al_node_free(app->node); /* runs the loop once more for closes */
-    gw_net_free(app->net);
     if (app->http)
         gw_http_free(app->http);
     gw_idem_free(app->idem);
@@ -644,13 +646,12 @@ int gw_main(int argc, char **argv, const gw_hooks *hooks)
     gw_log_set_batching(false);
     rc = app->exit_code;
 out:
-    if (rc && app->node && app->state != GW_APP_STOPPED) {
-        /* Startup failed after the node existed: nothing ran on its loop
-         * but the store's handle, which free_app closes. */
-        if (app->http) {
-            gw_http_stop(app->http, on_http_stopped, app);
-        }
+    if (rc && app->node) {
+        /* The start failed with the node made: stop it as a run would,
+         * so that actors already spawned and the swarm close properly. */
         gw_net_shutdown(app->net);
+        al_node_stop(app->node);
+        al_node_run(app->node);
     }
     free_app(app);
     if (!rc)
