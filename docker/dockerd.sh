@@ -80,8 +80,8 @@ start() {
         die "our dockerd (pid $pid) runs but does not answer; see $LOG"
     fi
     mkdir -p "$STATE/data" "$STATE/exec"
-    # setsid: the daemon must not die with the caller's terminal or get its
-    # terminal signals; it is stopped through `stop`.
+    # setsid: the daemon gets none of the signals meant for the caller's
+    # terminal (Ctrl-C) and outlives the caller; `stop` ends it.
     setsid dockerd --iptables=false --bridge=none \
         --data-root "$STATE/data" --exec-root "$STATE/exec" \
         --pidfile "$PIDFILE" -H "$HOST" </dev/null >"$LOG" 2>&1 9>&- &
