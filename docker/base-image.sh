@@ -8,7 +8,9 @@
 #      (made once, ~35 s) is imported with `docker import`, then saved to the
 #      cache for step 2 next time.
 # The tag is the official one, so docker/Dockerfile stays the same on
-# machines that can pull from a registry.
+# machines that can pull from a registry. When no Docker daemon answers, one
+# is started for the duration of this script (docker/dockerd.sh) and stopped
+# again at its end; the image stays in the daemon's data root for next time.
 #
 # Environment: ACTORGATE_CACHE (default /var/cache/actorgate), DOCKER_HOST,
 # BASE_IMAGE (default debian:bookworm-slim; the suite comes from its tag).
@@ -25,6 +27,12 @@ SAVED=$CACHE/images/${IMAGE//[:\/]/_}.docker.tar
 say() { printf 'base-image: %s\n' "$*" >&2; }
 
 present() { docker image inspect "$IMAGE" >/dev/null 2>&1; }
+
+if ! timeout 10 docker info >/dev/null 2>&1; then
+    out=$("$here/dockerd.sh" start) || exit 1
+    say "${out#dockerd: }"
+    case $out in *started*) trap '"$here/dockerd.sh" stop >&2' EXIT ;; esac
+fi
 
 present && { say "$IMAGE present"; exit 0; }
 

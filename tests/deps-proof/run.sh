@@ -35,6 +35,10 @@
 #                         download everything every time)
 #   DEPS_PROOF_TIMEOUT    seconds allowed per step (default 1800)
 #   DEPS_PROOF_JOBS       make -j (default: number of CPUs)
+#   DEPS_PROOF_DOCKER     "host": bind-mount the host's Docker socket into the
+#                         chroot for step 7 (docker/dockerd.sh starts a daemon
+#                         when none runs, and it is stopped afterwards if so);
+#                         "none"; default "host" with FULL=1, else "none"
 # Needs root, unshare, chroot, tar, git. Network: apt reaches deb.debian.org
 # through the host's resolver; nothing else leaves the machine.
 set -uo pipefail
@@ -51,12 +55,14 @@ else
     TARGETS=${DEPS_PROOF_TARGETS:-all unit}
 fi
 APT_CACHE=${DEPS_PROOF_APT_CACHE:-$CACHE/apt-archives}
+DOCKER_SHARE=${DEPS_PROOF_DOCKER:-auto}
+[ "$DOCKER_SHARE" != auto ] || { [ "$FULL" = 1 ] && DOCKER_SHARE=host || DOCKER_SHARE=none; }
 STEP_TIMEOUT=${DEPS_PROOF_TIMEOUT:-1800}
 JOBS=${DEPS_PROOF_JOBS:-$(nproc)}
 LOGDIR=$CACHE/deps-proof
 LOG=$LOGDIR/last.log
 
-passed=0 failed=0 scratch="" t0=$(date +%s.%N)
+passed=0 failed=0 scratch="" docker_sock="" dockerd_ours=0 t0=$(date +%s.%N)
 timings=()
 
 say() { printf 'deps-proof: %s\n' "$*"; }
@@ -80,6 +86,9 @@ finish() {
         else
             ok "no mount left behind"
         fi
+    fi
+    if [ "$dockerd_ours" = 1 ]; then
+        "$top/docker/dockerd.sh" stop || bad "dockerd stop"
     fi
     say "timings:"
     for l in "${timings[@]}"; do printf '  %s\n' "$l"; done
@@ -107,17 +116,24 @@ in_root() {
     timeout --kill-after=10 "$STEP_TIMEOUT" \
         unshare --mount --pid --fork --kill-child --propagation private -- \
         /bin/sh -euc '
-            r=$1 aptc=$2 cmd=$3
+            r=$1 aptc=$2 cmd=$3 sock=$4
+            # / of the chroot a mount point, as on a real system (unshare
+            # and dockerd inside need to change its propagation).
+            mount --bind "$r" "$r"
             mount -t proc proc "$r/proc"
             mount --rbind /dev "$r/dev"
             mount --rbind /sys "$r/sys"
             if [ -n "$aptc" ]; then
                 mount --bind "$aptc" "$r/var/cache/apt/archives"
             fi
+            if [ -n "$sock" ]; then
+                : >"$r/run/docker.sock"
+                mount --bind "$sock" "$r/run/docker.sock"
+            fi
             exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
                 TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
                 /bin/sh -c "$cmd"
-        ' sh "$scratch/root" "$aptc" "$1"
+        ' sh "$scratch/root" "$aptc" "$1" "$docker_sock"
 }
 
 # 1. cached rootfs
@@ -203,6 +219,19 @@ else
 fi
 
 # 7. build and tests
+if [ "$DOCKER_SHARE" = host ]; then
+    # The Docker tests inside use the host's daemon through its socket: a
+    # dockerd nested in a chroot runs containers, but `docker exec` (and so
+    # every HEALTHCHECK) lands in the host's root instead of the container's.
+    if out=$("$top/docker/dockerd.sh" start); then
+        case $out in *started*) dockerd_ours=1 ;; esac
+        docker_sock=${DOCKER_HOST:-unix:///var/run/docker.sock}
+        docker_sock=${docker_sock#unix://}
+        ok "host Docker daemon shared with the chroot ($docker_sock)"
+    else
+        bad "no Docker daemon for the tests inside"
+    fi
+fi
 s=$(now)
 say "make $TARGETS inside"
 if in_root "cd /src && make -j$JOBS $TARGETS" >>"$LOG" 2>&1; then

@@ -109,9 +109,14 @@ http() {
 resp() { tr -d ' \r\n' <"$body"; }
 auth="Authorization: Bearer $ACTORGATE_ADMIN_TOKEN"
 
+container_of() {
+    docker ps -aq --filter "label=com.docker.compose.project=$PROJECT" \
+        --filter "label=com.docker.compose.service=$1" | head -n1
+}
+
 health_of() {
     local id
-    id=$(compose ps -q "$1" 2>/dev/null)
+    id=$(container_of "$1")
     [ -n "$id" ] || { echo missing; return; }
     docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" 2>/dev/null ||
         echo missing
@@ -298,7 +303,7 @@ fi
 s=$SECONDS
 compose stop -t 10 gateway-2 >>"$LOGDIR/compose.log" 2>&1
 took=$((SECONDS - s))
-code=$(docker inspect -f '{{.State.ExitCode}}' "$(compose ps -q gateway-2)" 2>/dev/null)
+code=$(docker inspect -f '{{.State.ExitCode}}' "$(container_of gateway-2)" 2>/dev/null)
 if [ "$took" -lt 5 ] && [ "$code" = 0 ]; then
     ok "gateway-2 stops on SIGTERM in ${took}s with exit 0"
 else

@@ -131,8 +131,12 @@ make_plain() {
     start=$(date +%s)
     log "debootstrap --variant=minbase $SUITE from $MIRROR (about 35 s)"
     # Own mount namespace: whatever debootstrap mounts in the target (proc,
-    # sys) disappears with it, even if it dies half-way.
-    if ! unshare --mount --propagation private -- \
+    # sys) disappears with it, even if it dies half-way. Inside a chroot
+    # whose / is no mount point, private propagation cannot be set; there
+    # the namespace keeps the propagation it inherits.
+    local prop=private
+    unshare --mount --propagation private true 2>/dev/null || prop=unchanged
+    if ! unshare --mount --propagation "$prop" -- \
         debootstrap --variant=minbase "$SUITE" "$t/root" "$MIRROR" \
         >"$t/debootstrap.log" 2>&1; then
         tail -20 "$t/debootstrap.log" >&2
