@@ -130,7 +130,7 @@ in_root() {
                 : >"$r/run/docker.sock"
                 mount --bind "$sock" "$r/run/docker.sock"
             fi
-            exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
+            exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 ACTORGATE_NESTED=1 \
                 TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
                 /bin/sh -c "$cmd"
         ' sh "$scratch/root" "$aptc" "$1" "$docker_sock"
