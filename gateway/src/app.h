@@ -66,8 +66,9 @@ typedef struct gw_app {
     int open_handles;
     unsigned ticks;
 
-    gw_call *calls;  /* every live call, for drain */
-    size_t inflight; /* ask/tell calls not answered yet */
+    gw_call *calls;                 /* every live call, for drain */
+    struct gw_lookup_wait *lookups; /* swarm lookups in flight, by name */
+    size_t inflight;                /* ask/tell calls not answered yet */
 
     /* Actor types with a live message, rebuilt when the registry changed:
      * a message reference is looked up under each. Strings borrowed from

@@ -722,29 +722,82 @@ static void on_target(gw_call *c)
     send_call(c);
 }
 
+/* Requests for one name that is not cached share one swarm lookup: a
+ * burst after a start or an eviction costs one DHT query, not one each. */
+typedef struct gw_lookup_wait {
+    struct gw_lookup_wait *next;
+    gw_app *app;
+    gw_call **calls;
+    size_t n, cap;
+    char name[];
+} gw_lookup_wait;
+
+static gw_lookup_wait *find_wait(gw_app *app, const char *name)
+{
+    for (gw_lookup_wait *w = app->lookups; w; w = w->next)
+        if (strcmp(w->name, name) == 0)
+            return w;
+    return NULL;
+}
+
+static void unlink_wait(gw_lookup_wait *w)
+{
+    for (gw_lookup_wait **p = &w->app->lookups; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            return;
+        }
+}
+
+static int add_waiter(gw_lookup_wait *w, gw_call *c)
+{
+    if (w->n == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 4;
+        gw_call **grown = realloc(w->calls, cap * sizeof(*grown));
+        if (!grown)
+            return AL_ENOMEM;
+        w->calls = grown;
+        w->cap = cap;
+    }
+    gw_call_ref(c);
+    w->calls[w->n++] = c;
+    return 0;
+}
+
+static void lookup_done(gw_call *c, int status, const gw_target *t)
+{
+    gw_app *app = c->app;
+    if (!gw_call_live(c))
+        return;
+    if (status == 0 && t) {
+        c->target = *t;
+        on_target(c);
+        return;
+    }
+    gw_metrics_remote_error(app->metrics, status);
+    if (status == AL_ENOTFOUND)
+        gw_call_error(c, GW_E_ACTOR_NOT_FOUND,
+                      "no actor is registered under this name",
+                      json_pack("{s:s}", "name", c->route.p1));
+    else
+        remote_error(c, status, NULL);
+}
+
 static void on_lookup(int status, const gw_target *t, void *ud)
 {
-    gw_call *c = ud;
-    gw_app *app = c->app;
+    gw_lookup_wait *w = ud;
+    gw_app *app = w->app;
+    unlink_wait(w);
     if (status == 0 && t)
-        gw_namecache_put(app->nc, c->route.p1, t->peer, &t->id, t->remote_id);
+        gw_namecache_put(app->nc, w->name, t->peer, &t->id, t->remote_id);
     else if (status == AL_ENOTFOUND)
-        gw_namecache_put_negative(app->nc, c->route.p1);
-    if (gw_call_live(c)) {
-        if (status == 0 && t) {
-            c->target = *t;
-            on_target(c);
-        } else {
-            gw_metrics_remote_error(app->metrics, status);
-            if (status == AL_ENOTFOUND)
-                gw_call_error(c, GW_E_ACTOR_NOT_FOUND,
-                              "no actor is registered under this name",
-                              json_pack("{s:s}", "name", c->route.p1));
-            else
-                remote_error(c, status, NULL);
-        }
+        gw_namecache_put_negative(app->nc, w->name);
+    for (size_t i = 0; i < w->n; i++) {
+        lookup_done(w->calls[i], status, t);
+        gw_call_unref(w->calls[i]);
     }
-    gw_call_unref(c);
+    free(w->calls);
+    free(w);
 }
 
 static void resolve_name(gw_call *c, bool fresh)
@@ -776,10 +829,31 @@ static void resolve_name(gw_call *c, bool fresh)
     }
     c->from_cache = false;
     c->fresh_lookup_done = true;
-    gw_call_ref(c);
-    int rc = gw_net_lookup(app->net, c->route.p1, on_lookup, c);
+    /* A retry after a failure wants an answer newer than the failure: it
+     * starts its own lookup rather than joining one. */
+    gw_lookup_wait *w = fresh ? NULL : find_wait(app, c->route.p1);
+    if (w) {
+        if (add_waiter(w, c))
+            gw_call_error(c, GW_E_INTERNAL, "out of memory", NULL);
+        return;
+    }
+    w = calloc(1, sizeof(*w) + c->route.p1_len + 1);
+    if (!w || add_waiter(w, c)) {
+        free(w);
+        gw_call_error(c, GW_E_INTERNAL, "out of memory", NULL);
+        return;
+    }
+    w->app = app;
+    memcpy(w->name, c->route.p1, c->route.p1_len + 1);
+    w->next = app->lookups;
+    app->lookups = w;
+    gw_metrics_lookup(app->metrics);
+    int rc = gw_net_lookup(app->net, w->name, on_lookup, w);
     if (rc) {
+        unlink_wait(w);
         gw_call_unref(c);
+        free(w->calls);
+        free(w);
         remote_error(c, rc, NULL);
     }
 }

@@ -27,6 +27,7 @@ struct gw_metrics {
     double hist_sum[GW_R__COUNT];
     uint64_t remote[NSLOTS];
     uint64_t retries;
+    uint64_t lookups;
     int64_t inflight;
 };
 
@@ -94,6 +95,11 @@ void gw_metrics_remote_error(gw_metrics *m, int status)
 void gw_metrics_retry(gw_metrics *m)
 {
     m->retries++;
+}
+
+void gw_metrics_lookup(gw_metrics *m)
+{
+    m->lookups++;
 }
 
 /* ------------------------------------------------------------ render */
@@ -184,6 +190,11 @@ static void render_remote(out *o, const gw_metrics *m)
          "Sends repeated once after the actor's name was resolved again.");
     emit(o, "actorgate_remote_retries_total %llu\n",
          (unsigned long long)m->retries);
+    head(o, "actorgate_name_lookups_total", "counter",
+         "Name lookups started in the swarm (concurrent requests for one "
+         "name share one).");
+    emit(o, "actorgate_name_lookups_total %llu\n",
+         (unsigned long long)m->lookups);
 }
 
 static void render_snapshot(out *o, const gw_metrics_snapshot *s)

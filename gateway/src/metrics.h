@@ -46,6 +46,9 @@ int64_t gw_metrics_get_inflight(const gw_metrics *m);
 void gw_metrics_remote_error(gw_metrics *m, int status);
 /* Requests sent to an actor once more after re-resolving its name. */
 void gw_metrics_retry(gw_metrics *m);
+/* A name lookup started in the swarm (requests waiting for the same name
+ * share one). */
+void gw_metrics_lookup(gw_metrics *m);
 
 /* Appends the exposition text to out. */
 int gw_metrics_render(const gw_metrics *m, const gw_metrics_snapshot *s,

@@ -186,6 +186,31 @@ req POST "$U/my_actor/ask/Inc" -H "$CT" -H "X-Request-Id: stale-1" -d '{"amount"
 check "logged as retried" wait_until 10 log_has gw \
     'select(.event=="request" and .request_id=="stale-1" and .retried==true and .status==200)'
 
+# A burst for a name that is not cached shares one lookup.
+lookups() {
+    curl -s "$G/metrics" | sed -n 's/^actorgate_name_lookups_total //p'
+}
+shared=no
+for attempt in 1 2 3 4 5; do
+    curl -s -o /dev/null -X DELETE "$G/admin/actors/my_actor"
+    before=$(lookups)
+    i=0
+    set --
+    while [ $i -lt 16 ]; do
+        set -- "$@" -o "$TMP/co.$i" -w '%{http_code}\n' --next -s -X POST -H "$CT" -d '{"amount":0}' "$U/my_actor/ask/Inc"
+        i=$((i + 1))
+    done
+    curl -s --parallel --parallel-immediate --parallel-max 16 -o /dev/null -X POST -H "$CT" \
+        -d '{"amount":0}' "$U/my_actor/ask/Inc" "$@" >"$TMP/co.codes"
+    after=$(lookups)
+    if [ "$(grep -c '^200$' "$TMP/co.codes")" -ge 16 ] && [ $((after - before)) -lt 16 ]; then
+        shared=yes
+        break
+    fi
+done
+[ $shared = yes ] && ok "16 concurrent misses: $((after - before)) lookup(s), all answered" ||
+    nok "no shared lookup: $((after - before)) lookups, $(sort "$TMP/co.codes" | uniq -c | tr '\n' ' ')"
+
 # ------------------------------------------------------------ metrics
 
 req GET "$G/metrics"

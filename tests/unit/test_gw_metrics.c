@@ -38,6 +38,8 @@ static void requests_and_histogram(void **state)
     gw_metrics_remote_error(m, AL_ETIMEDOUT);
     gw_metrics_remote_error(m, AL_EIO);
     gw_metrics_retry(m);
+    gw_metrics_lookup(m);
+    gw_metrics_lookup(m);
     gw_metrics_snapshot s = {.cache_hits = 7,
                              .cache_misses = 2,
                              .cache_stale = 1,
@@ -65,6 +67,7 @@ static void requests_and_histogram(void **state)
         "actorgate_remote_errors_total{kind=\"Other\"} 1\n",
         "actorgate_remote_errors_total{kind=\"ConnectionClosed\"} 0\n",
         "actorgate_remote_retries_total 1\n",
+        "actorgate_name_lookups_total 2\n",
         "actorgate_name_cache_hits_total 7\n",
         "actorgate_name_cache_misses_total 3\n",
         "actorgate_swarm_peers 4\n",
