@@ -599,7 +599,8 @@ static void teardown(al__qconn *c, int status, const char *detail)
         }
         stream_free(s);
     }
-    if (q->cbs.conn_closed)
+    /* An inbound connection that never came up was never reported. */
+    if (q->cbs.conn_closed && (c->outbound || c->announced))
         q->cbs.conn_closed(c, status, detail, q->ud);
 }
 

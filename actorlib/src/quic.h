@@ -49,8 +49,9 @@ typedef struct al__quic_cbs {
     /* The handshake is complete and the peer proved its peer id (for a
      * dialer: also accepted our certificate). Streams may be opened. */
     void (*conn_ready)(al__qconn *c, void *ud);
-    /* The connection is gone or never came up; every stream got its
-     * stream_close first. c is invalid after the upcall. status:
+    /* The connection is gone, or a dial never came up (an inbound
+     * connection that fails its handshake is not reported); every stream
+     * got its stream_close first. c is invalid after the upcall. status:
      *   0                        closed by al__qconn_close
      *   AL_ECANCELED             the transport is shutting down
      *   AL_E_CONNECTION_CLOSED   the peer closed it (or a stateless reset)
