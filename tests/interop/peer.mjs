@@ -9,6 +9,9 @@
 //       Dials MULTIADDR, pings it N times (default 3) printing each round
 //       trip, waits until identify of the peer succeeded, prints it, exits 0
 //       (non-zero when anything failed).
+//   node peer.mjs bench MULTIADDR [N]
+//       Dials MULTIADDR and pings it N times (default 1000), timing each
+//       round trip itself; prints p50/p99 in microseconds.
 import './polyfill.mjs' // first: Promise.withResolvers on Node 20
 import { createLibp2p } from 'libp2p'
 import { quic } from '@chainsafe/libp2p-quic'
@@ -18,11 +21,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 
 const mode = process.argv[2]
 
-function makeNode (listen) {
+// js-libp2p allows one outbound ping stream per peer by default, and a
+// ping's stream may not be closed yet when the next ping starts (js-libp2p
+// against itself shows it too): the benchmark allows a few.
+function makeNode (listen, pingOptions = {}) {
   return createLibp2p({
     addresses: { listen: listen ? ['/ip4/127.0.0.1/udp/0/quic-v1'] : [] },
     transports: [quic()],
-    services: { identify: identify(), ping: ping() }
+    services: { identify: identify(), ping: ping(pingOptions) }
   })
 }
 
@@ -80,7 +86,29 @@ if (mode === 'serve') {
   }
   await node.stop()
   process.exit(code)
+} else if (mode === 'bench') {
+  const target = multiaddr(process.argv[3])
+  const count = Number(process.argv[4] ?? 1000)
+  const node = await makeNode(false, { maxOutboundStreams: 4 })
+  const rtts = []
+  let failed = 0
+  await node.dial(target)
+  // A stream of its own per ping, as js-libp2p's ping does.
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now()
+    try {
+      await node.services.ping.ping(target, { signal: AbortSignal.timeout(10000) })
+      rtts.push((performance.now() - t0) * 1000)
+    } catch (err) {
+      if (failed++ < 5) console.error(`ping ${i} failed: ${err.name} ${err.message}`)
+    }
+  }
+  rtts.sort((a, b) => a - b)
+  const pct = (p) => rtts.length ? Math.round(rtts[Math.min(rtts.length - 1, Math.floor(rtts.length * p))]) : 0
+  console.log(`${'ping js-libp2p -> actorlib (sequential)'.padEnd(44)} ${String(rtts.length).padStart(8)} pings   p50 ${String(pct(0.5)).padStart(6)} us   p99 ${String(pct(0.99)).padStart(6)} us   failed ${failed}`)
+  await node.stop()
+  process.exit(failed ? 1 : 0)
 } else {
-  console.error('usage: node peer.mjs serve | dial MULTIADDR [N]')
+  console.error('usage: node peer.mjs serve | dial MULTIADDR [N] | bench MULTIADDR [N]')
   process.exit(2)
 }
