@@ -1959,6 +1959,19 @@ void al__quic_test_forget_all(al__quic *q)
     }
 }
 
+int al__quic_test_inject(al__quic *q, const uint8_t *data, size_t len,
+                         const struct sockaddr *from)
+{
+    for (ep *e = q->eps; e; e = e->next) {
+        if (e->listening) {
+            if (!q->closing && len > 0)
+                handle_datagram(e, data, len, from);
+            return 0;
+        }
+    }
+    return AL_ESTATE;
+}
+
 /* ------------------------------------------------------------ accessors */
 
 void *al__qconn_ud(const al__qconn *c)

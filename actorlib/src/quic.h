@@ -173,5 +173,9 @@ int al__quic_test_set_cert(al__quic *q, const char *cert_pem,
 /* Forgets every connection without a word to the peers, as a process that
  * restarted would: upcalls with AL_ECANCELED, nothing sent. */
 void al__quic_test_forget_all(al__quic *q);
+/* Handles data as a datagram from `from` received on the first listening
+ * socket (the fuzz harness's entry). AL_ESTATE without one. */
+int al__quic_test_inject(al__quic *q, const uint8_t *data, size_t len,
+                         const struct sockaddr *from);
 
 #endif
