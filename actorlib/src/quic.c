@@ -114,6 +114,7 @@ struct al__qconn {
     al__qstream *pend_head, *pend_tail;
     al__qstream *resets, *dead;
     size_t nstreams, npending;
+    size_t unacked; /* written, not yet acknowledged, all streams */
     al__qconn *next, *prev;
     al__qconn *dnext, *dprev;
 };
@@ -409,6 +410,7 @@ static void stream_free(al__qstream *s)
     if (s->next)
         s->next->prev = s->prev;
     c->nstreams--;
+    c->unacked -= (size_t)(s->end - s->acked);
     stream_release_chunks(q, s);
     if (q->nfree_streams < POOL_STREAMS) {
         s->next = q->free_streams;
@@ -924,6 +926,7 @@ static int cb_acked(ngtcp2_conn *conn, int64_t id, uint64_t offset,
     al__qstream *s = sud;
     if (!s)
         return 0;
+    c->unacked -= (size_t)(offset + len - s->acked);
     s->acked = offset + len;
     while (s->head && s->head != s->scur &&
            s->head_off + s->head->len <= s->acked) {
@@ -1853,6 +1856,8 @@ int al__quic_new(al__quic **out, uv_loop_t *loop, const al_identity *host,
         q->cfg.max_pending_streams = 4096;
     if (!q->cfg.max_stream_send)
         q->cfg.max_stream_send = 16u << 20;
+    if (!q->cfg.max_conn_send)
+        q->cfg.max_conn_send = 64u << 20;
     q->cbs = *cbs;
     q->ud = ud;
     int rc;
@@ -2082,7 +2087,8 @@ int al__qstream_write(al__qstream *s, const void *data, size_t len)
         return AL_ESTATE;
     al__quic *q = s->c->q;
     if (len > q->cfg.max_stream_send ||
-        s->end - s->acked + len > q->cfg.max_stream_send)
+        s->end - s->acked + len > q->cfg.max_stream_send ||
+        len > q->cfg.max_conn_send - s->c->unacked)
         return AL_ELIMIT;
     const uint8_t *p = data;
     while (len) {
@@ -2094,6 +2100,7 @@ int al__qstream_write(al__qstream *s, const void *data, size_t len)
             p += take;
             len -= take;
             s->end += take;
+            s->c->unacked += take;
             continue;
         }
         chunk *ch = chunk_new(q, len);

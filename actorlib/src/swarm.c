@@ -185,6 +185,11 @@ const al_peer_id *al__swarm_local_peer(al__swarm *sw)
     return &sw->local;
 }
 
+const al_swarm_opts *al__swarm_options(al__swarm *sw)
+{
+    return &sw->opts;
+}
+
 struct al__quic *al__swarm_quic(al__swarm *sw)
 {
     return sw->quic;

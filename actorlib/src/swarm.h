@@ -130,6 +130,10 @@ void al__swarm_peer_identified(al__swarm *sw, const al_peer_id *peer,
 bool al__swarm_peer_supports(al__swarm *sw, const al_peer_id *peer,
                              const char *protocol);
 
+/* The options the swarm was bootstrapped with, defaults filled in (e.g.
+ * max_inbound_requests for /kameo/1). */
+const al_swarm_opts *al__swarm_options(al__swarm *sw);
+
 /* The QUIC transport (tests reach its test hooks through it). */
 struct al__quic *al__swarm_quic(al__swarm *sw);
 
