@@ -18,7 +18,7 @@
 #define COUNTER_DEC_ID    "20185b42-8645-47d2-8d65-2d1c68d26823"
 #define COUNTER_TRYDEC_ID "9c4e2a71-8b3d-4f6a-a1e5-3d7b9c2f8e14"
 #define COUNTER_SLEEP_ID  "c7a9e3b2-5d41-4e8f-b6a0-2f9d8c1e7a53"
-#define COUNTER_LOG_ID    "6f1d8a4e-2c57-4b0e-9a43-5d8e1f7c2b90"
+#define COUNTER_LOG_ID    "0dceb24a-837b-4ea2-91ea-1729acaf410b"
 
 typedef struct counter_amount {
     uint32_t amount;

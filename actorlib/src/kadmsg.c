@@ -1,6 +1,7 @@
 /* Kademlia messages and length-prefixed protobuf framing (see kadmsg.h). */
 #include "kadmsg.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,38 @@ static void plain_free(void *ud, void *p)
 /* Freeing needs no budget. */
 static ProtobufCAllocator free_only = {budget_alloc, plain_free, NULL};
 
+/* protobuf-c takes a tag of field number 0 when its varint is not minimal
+ * (81 00), keeps it as an unknown field and packs it back in the short
+ * form, which it then refuses. Field 0 is invalid protobuf: refuse it
+ * anywhere in the tree. */
+static bool has_field_zero(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++)
+        if (m->unknown_fields[i].tag == 0)
+            return true;
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        const char *base = (const char *)m;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            ProtobufCMessage *const *sub =
+                *(ProtobufCMessage *const *const *)(base + f->offset);
+            for (size_t k = 0; k < n; k++)
+                if (has_field_zero(sub[k]))
+                    return true;
+        } else {
+            const ProtobufCMessage *sub =
+                *(const ProtobufCMessage *const *)(base + f->offset);
+            if (sub && has_field_zero(sub))
+                return true;
+        }
+    }
+    return false;
+}
+
 int al__pb_frame_decode(const ProtobufCMessageDescriptor *desc,
                         const uint8_t *in, size_t len, size_t max,
                         ProtobufCMessage **out, al_error *err)
@@ -56,6 +89,10 @@ int al__pb_frame_decode(const ProtobufCMessageDescriptor *desc,
     struct budget b = {BUDGET_FLOOR + BUDGET_PER_BYTE * (size_t)body};
     ProtobufCAllocator a = {budget_alloc, plain_free, &b};
     *out = protobuf_c_message_unpack(desc, &a, (size_t)body, in + n);
+    if (*out && has_field_zero(*out)) {
+        al__pb_free(*out);
+        *out = NULL;
+    }
     if (!*out)
         return al_error_set(err, AL_EDECODE, "%s: malformed protobuf",
                             desc->short_name);

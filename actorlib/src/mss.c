@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "varint.h"
+
 enum state {
     ST_HEADER,   /* waiting for the peer's header */
     ST_PROTOCOL, /* initiator: echo or na; responder: a proposal */

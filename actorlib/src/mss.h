@@ -23,7 +23,6 @@
 #include <stdint.h>
 
 #include "actorlib.h"
-#include "varint.h"
 
 #define AL__MSS_HEADER "/multistream/1.0.0"
 /* Longest protocol name, without the newline (js-libp2p's bound). */

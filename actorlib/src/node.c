@@ -4,7 +4,7 @@
 
 #include "actor.h"
 #include "node.h"
-#include "registry.h"
+#include "linkreg.h"
 
 static void on_wakeup(uv_async_t *h)
 {

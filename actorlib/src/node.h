@@ -53,7 +53,9 @@ struct al_node {
     int pending_closers;
     al__closer *closers;
 
-    void *swarm; /* owned by the swarm module */
+    void *swarm;  /* owned by the swarm module (swarm.c) */
+    void *kad;    /* owned by kad.c */
+    void *remote; /* owned by remote.c */
 };
 
 /* Loop milliseconds (uv_now). */

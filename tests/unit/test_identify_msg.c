@@ -199,6 +199,10 @@ static void validation(void **state)
                                          &d, NULL),
                      AL_EDECODE);
     assert_null(d);
+    /* Field number 0 (tag 80 00, a varint) is refused. */
+    assert_int_equal(al__identify_decode(
+                         LIT("\x29\x0a\x24" PUBKEY "\x80\x00\x01"), &d, NULL),
+                     AL_EDECODE);
     /* Malformed protobuf: a length running past the body. */
     assert_int_equal(al__identify_decode(LIT("\x03\x0a\x24\x08"), &d, NULL),
                      AL_EDECODE);

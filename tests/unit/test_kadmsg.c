@@ -247,7 +247,28 @@ static void malformed_input(void **state)
     assert_int_equal(al__kadmsg_decode(LIT("\x04\x1a\x02\xff\xff"),
                                        AL__KAD_MAX_PACKET, &m, NULL),
                      AL_EDECODE);
+    /* Field number 0, which protobuf-c would take when its tag is written
+     * in two bytes (81 00: wire type 1, eight bytes follow), at the top
+     * and inside a closer peer (42 0a 81 00 <8 bytes>). */
+    assert_int_equal(al__kadmsg_decode(LIT("\x0c\x08\x01\x81\x00"
+                                           "\0\0\0\0\0\0\0\0"),
+                                       AL__KAD_MAX_PACKET, &m, NULL),
+                     AL_EDECODE);
+    assert_int_equal(al__kadmsg_decode(LIT("\x0e\x08\x04\x42\x0a\x81\x00"
+                                           "\0\0\0\0\0\0\0\0"),
+                                       AL__KAD_MAX_PACKET, &m, NULL),
+                     AL_EDECODE);
     assert_null(m);
+    /* Unknown fields with valid numbers are kept (and packed back). */
+    assert_int_equal(al__kadmsg_decode(LIT("\x04\x08\x01\x78\x05"),
+                                       AL__KAD_MAX_PACKET, &m, NULL),
+                     5);
+    al_buf out = {0};
+    assert_int_equal(al__kadmsg_encode(m, AL__KAD_MAX_PACKET, &out, NULL), 0);
+    assert_int_equal(out.len, 5);
+    assert_memory_equal(out.data, "\x04\x08\x01\x78\x05", 5);
+    al_buf_free(&out);
+    al__kadmsg_free(m);
 }
 
 static int decode_rc(const al_buf *b)

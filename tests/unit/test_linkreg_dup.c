@@ -1,4 +1,4 @@
-/* registry.c: two entries with the same (actor, message) key stop node
+/* linkreg.c: two entries with the same (actor, message) key stop node
  * startup, and the error names both places. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,8 +45,8 @@ static void duplicate_stops_startup(void **s)
     assert_int_equal(al_node_new(&n, NULL, &err), AL_EDUPLICATE);
     assert_null(n);
     char a[64], b[64];
-    snprintf(a, sizeof(a), "test_registry_dup.c:%d", FIRST_LINE + 1);
-    snprintf(b, sizeof(b), "test_registry_dup.c:%d", SECOND_LINE + 1);
+    snprintf(a, sizeof(a), "test_linkreg_dup.c:%d", FIRST_LINE + 1);
+    snprintf(b, sizeof(b), "test_linkreg_dup.c:%d", SECOND_LINE + 1);
     assert_non_null(strstr(err.msg, a));
     assert_non_null(strstr(err.msg, b));
     assert_non_null(strstr(err.msg, "tests::Dup"));
@@ -61,5 +61,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(duplicate_stops_startup),
     };
-    return cmocka_run_group_tests_name("registry_dup", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("linkreg_dup", tests, NULL, NULL);
 }

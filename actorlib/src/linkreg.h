@@ -1,7 +1,7 @@
 /* The link-time registry: AL_REMOTE_ACTOR / AL_REMOTE_MESSAGE entries
  * gathered by the linker into two ELF sections, indexed at startup. */
-#ifndef AL_REGISTRY_H
-#define AL_REGISTRY_H
+#ifndef AL_LINKREG_H
+#define AL_LINKREG_H
 
 #include "actorlib.h"
 

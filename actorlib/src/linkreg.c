@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry.h"
+#include "linkreg.h"
 
 extern const al_remote_message_entry __start_al_remote_messages[]
     __attribute__((weak));
