@@ -689,6 +689,80 @@ static void identify_fills_address_book(void **state)
     tn_stop(&a);
 }
 
+static void ipv6_and_dns(void **state)
+{
+    (void)state;
+    tnode a, b, c;
+    assert_int_equal(tn_start(&a, NULL, "/ip6/::1/udp/0/quic-v1"), 0);
+    assert_int_equal(tn_start(&b, NULL, NULL), 0);
+    assert_int_equal(strncmp(a.addr, "/ip6/::1/udp/", 13), 0);
+    assert_int_equal(tn_dial(&b, a.addr, NULL), 0);
+    uint64_t rtt;
+    assert_int_equal(tn_ping(&b, &a.id, &rtt), 0);
+    /* A DNS name resolved when dialing (localhost is 127.0.0.1). */
+    assert_int_equal(tn_start(&c, NULL, LOCAL), 0);
+    char dns[300];
+    const char *port = strstr(c.addr, "/udp/");
+    snprintf(dns, sizeof(dns), "/dns4/localhost%s", port);
+    dial_args d;
+    assert_int_equal(tn_dial(&b, dns, &d), 0);
+    assert_true(al_peer_id_equal(&d.peer, &c.id));
+    snprintf(dns, sizeof(dns), "/dns4/no-such-host.invalid%s", port);
+    tnode e;
+    assert_int_equal(tn_start(&e, NULL, NULL), 0);
+    assert_int_equal(tn_dial(&e, dns, &d), AL_E_DIAL_FAILURE);
+    assert_non_null(strstr(d.detail, "resolve"));
+    tn_stop(&e);
+    tn_stop(&c);
+    tn_stop(&b);
+    tn_stop(&a);
+}
+
+static void do_dial_async(void *arg)
+{
+    dial_args *a = arg;
+    a->rc = al_swarm_dial(a->t->node, a->addr, dial_done, a);
+}
+
+static bool both_dials_done(void *arg)
+{
+    dial_args **d = arg;
+    return dial_finished(d[0]) && dial_finished(d[1]);
+}
+
+static void simultaneous_dials(void **state)
+{
+    (void)state;
+    tnode a, b;
+    assert_int_equal(tn_start(&a, NULL, LOCAL), 0);
+    assert_int_equal(tn_start(&b, NULL, LOCAL), 0);
+    dial_args da, db;
+    memset(&da, 0, sizeof(da));
+    memset(&db, 0, sizeof(db));
+    pthread_mutex_init(&da.mu, NULL);
+    pthread_mutex_init(&db.mu, NULL);
+    da.t = &a;
+    da.addr = b.addr;
+    db.t = &b;
+    db.addr = a.addr;
+    /* Both posted before either runs: two connections on one UDP 4-tuple
+     * (both dial from their listening sockets). */
+    assert_int_equal(al_node_post(a.node, do_dial_async, &da), 0);
+    assert_int_equal(al_node_post(b.node, do_dial_async, &db), 0);
+    dial_args *both[2] = {&da, &db};
+    assert_true(wait_until(both_dials_done, both, DEADLINE_MS));
+    assert_int_equal(da.status, 0);
+    assert_int_equal(db.status, 0);
+    assert_int_equal(tn_get(&a, &a.connected), 1);
+    assert_int_equal(tn_get(&b, &b.connected), 1);
+    uint64_t rtt;
+    assert_int_equal(tn_ping(&a, &b.id, &rtt), 0);
+    assert_int_equal(tn_ping(&b, &a.id, &rtt), 0);
+    assert_int_equal(tn_peers(&a, NULL), 1);
+    tn_stop(&b);
+    tn_stop(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -707,6 +781,8 @@ int main(void)
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(dial_times_out),
         cmocka_unit_test(identify_fills_address_book),
+        cmocka_unit_test(ipv6_and_dns),
+        cmocka_unit_test(simultaneous_dials),
     };
     return cmocka_run_group_tests_name("swarm", tests, NULL, NULL);
 }
