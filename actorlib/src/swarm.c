@@ -77,6 +77,8 @@ enum stflag {
     ST_CLOSED = 4, /* on_close delivered (or never due) */
     ST_APP = 8,    /* the protocol module holds it */
     ST_FINISHED = 16,
+    ST_RESET = 32, /* al__stream_reset: nothing more reaches the module
+                      but on_close */
 };
 
 struct al__stream {
@@ -646,7 +648,7 @@ void al__stream_set_ops(al__stream *s, const al__stream_ops *ops, void *ud)
 
 int al__stream_write(al__stream *s, const uint8_t *data, size_t len)
 {
-    if (s->flags & (ST_CLOSED | ST_FINISHED))
+    if (s->flags & (ST_CLOSED | ST_FINISHED | ST_RESET))
         return AL_ESTATE;
     if (len == 0)
         return 0;
@@ -655,7 +657,7 @@ int al__stream_write(al__stream *s, const uint8_t *data, size_t len)
 
 int al__stream_finish(al__stream *s)
 {
-    if (s->flags & (ST_CLOSED | ST_FINISHED))
+    if (s->flags & (ST_CLOSED | ST_FINISHED | ST_RESET))
         return AL_ESTATE;
     s->flags |= ST_FINISHED;
     return al__qstream_finish(s->q);
@@ -663,8 +665,9 @@ int al__stream_finish(al__stream *s)
 
 void al__stream_reset(al__stream *s)
 {
-    if (s->flags & ST_CLOSED)
+    if (s->flags & (ST_CLOSED | ST_RESET))
         return;
+    s->flags |= ST_RESET;
     al__qstream_reset(s->q);
 }
 
@@ -801,7 +804,7 @@ static long negotiate(al__swarm *sw, al__stream *s, const uint8_t *data,
     s->proto = h->name;
     s->flags |= ST_APP;
     h->fn(s, h->ud);
-    if (s->flags & ST_CLOSED)
+    if (s->flags & (ST_CLOSED | ST_RESET))
         return -1;
     if (!s->ops) {
         stream_fail(s, AL_ECANCELED);
@@ -815,7 +818,7 @@ static void q_stream_data(al__qstream *q, const uint8_t *data, size_t len,
 {
     al__swarm *sw = ud;
     al__stream *s = al__qstream_ud(q);
-    if (!s || (s->flags & ST_CLOSED))
+    if (!s || (s->flags & (ST_CLOSED | ST_RESET)))
         return;
     if (!(s->flags & ST_NEGOTIATED)) {
         long used = negotiate(sw, s, data, len);
@@ -834,7 +837,7 @@ static void q_stream_fin(al__qstream *q, void *ud)
 {
     (void)ud;
     al__stream *s = al__qstream_ud(q);
-    if (!s || (s->flags & ST_CLOSED))
+    if (!s || (s->flags & (ST_CLOSED | ST_RESET)))
         return;
     if (!(s->flags & ST_NEGOTIATED)) {
         stream_fail(s, AL_EPROTO);
@@ -1160,7 +1163,8 @@ static bool pre_flush(void *ud)
             break;
         case J_DIAL_DONE:
             if (j->dial_cb)
-                j->dial_cb(j->status, &j->peer, NULL, j->ud);
+                j->dial_cb(sw->stopping ? AL_ECANCELED : j->status, &j->peer,
+                           NULL, j->ud);
             break;
         case J_DIAL_START:
             j->dial->start_queued = false;

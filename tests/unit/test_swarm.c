@@ -148,9 +148,34 @@ static void hold_open(al__stream *s, void *ud)
     al__stream_set_ops(s, &hold_ops, NULL);
 }
 
+static int refused_data;
+
+static void refuse_data(al__stream *s, const uint8_t *d, size_t n, void *ud)
+{
+    (void)s;
+    (void)d;
+    (void)n;
+    (void)ud;
+    refused_data++;
+}
+
+static const al__stream_ops refuse_ops = {refuse_data, NULL, srv_close};
+
+/* Takes the stream, then resets it at once: the bytes that came with the
+ * negotiation must not reach it. */
+static void refuse_open(al__stream *s, void *ud)
+{
+    (void)ud;
+    al__stream_set_ops(s, &refuse_ops, NULL);
+    al__stream_reset(s);
+    assert_int_equal(al__stream_write(s, (const uint8_t *)"x", 1), AL_ESTATE);
+}
+
 static void serve_protocols(void *ud)
 {
     al__swarm *sw = al__swarm_of(((tnode *)ud)->node);
+    assert_int_equal(al__swarm_handle(sw, "/test/refuse/1", refuse_open, NULL),
+                     0);
     assert_int_equal(al__swarm_handle(sw, "/test/echo/1", echo_open, NULL), 0);
     assert_int_equal(al__swarm_handle(sw, "/test/hold/1", hold_open, NULL), 0);
     assert_int_equal(al__swarm_handle(sw, "/test/echo/1", echo_open, NULL),
@@ -403,6 +428,27 @@ static void unsupported_protocol(void **state)
     /* The connection survives. */
     uint64_t rtt;
     assert_int_equal(tn_ping(&b, &a.id, &rtt), 0);
+    tn_stop(&b);
+    tn_stop(&a);
+}
+
+static void handler_resets(void **state)
+{
+    (void)state;
+    counters_reset();
+    refused_data = 0;
+    tnode a, b;
+    assert_int_equal(tn_start(&a, NULL, LOCAL), 0);
+    assert_int_equal(tn_start(&b, NULL, NULL), 0);
+    assert_true(on_loop(a.node, serve_protocols, &a));
+    assert_int_equal(tn_dial(&b, a.addr, NULL), 0);
+    /* The data goes out with the proposal (lazy negotiation). */
+    open_args o = {&b, a.id, "/test/refuse/1", 3, 100, false};
+    assert_true(on_loop(b.node, do_open_streams, &o));
+    assert_true(wait_count(&cli, &cli.closed_err, 3));
+    assert_int_equal(cli.last_err, AL_EPROTO);
+    assert_true(wait_count(&srv, &srv.closed_err, 3));
+    assert_int_equal(refused_data, 0);
     tn_stop(&b);
     tn_stop(&a);
 }
@@ -772,6 +818,7 @@ int main(void)
         cmocka_unit_test(many_connections),
         cmocka_unit_test(many_streams),
         cmocka_unit_test(unsupported_protocol),
+        cmocka_unit_test(handler_resets),
         cmocka_unit_test(unknown_peer_and_address_book),
         cmocka_unit_test(idle_connections_close),
         cmocka_unit_test(silent_peer_times_out),
