@@ -1118,24 +1118,15 @@ static void run_open(al__swarm *sw, job *j)
         dial_next(d);
 }
 
+static size_t expand_listener(const struct sockaddr_storage *bound,
+                              struct sockaddr_storage *out, size_t cap);
+
 static void run_listening(al__swarm *sw, size_t index)
 {
     if (index >= sw->nlisteners)
         return;
     struct sockaddr_storage addrs[32];
-    size_t n = 0;
-    if (!sw->listeners[index].ss_family)
-        return;
-    /* One event per address of this listener. */
-    struct sockaddr_storage one = sw->listeners[index];
-    size_t saved = sw->nlisteners;
-    struct sockaddr_storage keep[MAX_LISTENERS];
-    memcpy(keep, sw->listeners, sizeof(keep));
-    sw->listeners[0] = one;
-    sw->nlisteners = 1;
-    n = al__swarm_listen_sockaddrs(sw, addrs, 32);
-    memcpy(sw->listeners, keep, sizeof(keep));
-    sw->nlisteners = saved;
+    size_t n = expand_listener(&sw->listeners[index], addrs, 32);
     for (size_t i = 0; i < n; i++) {
         char text[AL__MADDR_MAX_TEXT + 1];
         if (al__maddr_sockaddr_text((const struct sockaddr *)&addrs[i],
@@ -1209,7 +1200,8 @@ int al__swarm_open_stream(al__swarm *sw, const al_peer_id *peer_id,
 
 /* ------------------------------------------------------------ transport */
 
-static void conn_describe(al__conn *c, const al_peer_id *peer_id)
+/* Caches the remote address of c in both forms (without /p2p). */
+static void conn_describe(al__conn *c)
 {
     const struct sockaddr *sa = al__qconn_remote(c->q);
     int n =
@@ -1217,7 +1209,6 @@ static void conn_describe(al__conn *c, const al_peer_id *peer_id)
     c->maddr_len = n > 0 ? (size_t)n : 0;
     if (al__maddr_sockaddr_text(sa, NULL, c->text, sizeof(c->text), NULL) < 0)
         c->text[0] = '\0';
-    (void)peer_id;
 }
 
 static void q_conn_ready(al__qconn *q, void *ud)
@@ -1242,7 +1233,7 @@ static void q_conn_ready(al__qconn *q, void *ud)
     c->ready = true;
     c->peer = p;
     c->connected_at_ms = al__now(sw->node);
-    conn_describe(c, id);
+    conn_describe(c);
     al__conn **tail = &p->conns;
     while (*tail)
         tail = &(*tail)->pnext;
@@ -1262,9 +1253,8 @@ static void q_conn_ready(al__qconn *q, void *ud)
     c->dial = NULL;
     if (d) {
         d->attempt = NULL;
-        if (!d->has_peer) {
+        if (!d->has_peer)
             d->peer = *id;
-        }
         dial_finish(d, c);
     }
     /* A dial by id that an inbound connection made moot. */
@@ -1516,17 +1506,24 @@ static size_t expand_unspecified(const struct sockaddr *bound,
     return n;
 }
 
+static size_t expand_listener(const struct sockaddr_storage *bound,
+                              struct sockaddr_storage *out, size_t cap)
+{
+    const struct sockaddr *b = (const struct sockaddr *)bound;
+    if (cap == 0)
+        return 0;
+    if (unspecified(b))
+        return expand_unspecified(b, out, cap);
+    out[0] = *bound;
+    return 1;
+}
+
 size_t al__swarm_listen_sockaddrs(al__swarm *sw, struct sockaddr_storage *out,
                                   size_t cap)
 {
     size_t n = 0;
-    for (size_t i = 0; i < sw->nlisteners && n < cap; i++) {
-        const struct sockaddr *b = (const struct sockaddr *)&sw->listeners[i];
-        if (unspecified(b))
-            n += expand_unspecified(b, out + n, cap - n);
-        else
-            out[n++] = sw->listeners[i];
-    }
+    for (size_t i = 0; i < sw->nlisteners && n < cap; i++)
+        n += expand_listener(&sw->listeners[i], out + n, cap - n);
     return n;
 }
 
