@@ -1797,16 +1797,17 @@ static void flush(al__quic *q)
     if (q->in_flush || q->closing)
         return;
     q->in_flush = true;
-    bool work = false;
-    for (int round = 0; round < 8; round++) {
-        work = q->cbs.pre_flush ? q->cbs.pre_flush(q->ud) : false;
+    /* Writing may queue more work above (a stream closed, a module opens
+     * another); a few rounds, then the next loop turn carries on. */
+    bool quiet = false;
+    for (int round = 0; round < 8 && !quiet; round++) {
+        bool work = q->cbs.pre_flush ? q->cbs.pre_flush(q->ud) : false;
         if (q->shutdown_req) {
             do_shutdown(q);
             q->in_flush = false;
             return;
         }
-        if (!q->dirty_head && !work)
-            break;
+        quiet = !q->dirty_head && !work;
         while (q->dirty_head) {
             al__qconn *c = q->dirty_head;
             dirty_unlink(c);
@@ -1814,7 +1815,7 @@ static void flush(al__quic *q)
         }
     }
     q->in_flush = false;
-    if (!q->dirty_head && !work && q->handles_active) {
+    if (quiet && q->handles_active) {
         q->handles_active = false;
         uv_prepare_stop(&q->prep);
         uv_check_stop(&q->check);
