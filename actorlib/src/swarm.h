@@ -63,7 +63,10 @@ int al__swarm_open_stream(al__swarm *sw, const al_peer_id *peer,
                           const char *protocol, al__open_cb cb, void *ud);
 
 void al__stream_set_ops(al__stream *s, const al__stream_ops *ops, void *ud);
-/* Queues bytes (copied) for sending; flow control is handled inside. */
+/* Queues bytes (copied) for sending; flow control is handled inside.
+ * AL_ESTATE after al__stream_finish or al__stream_reset (or once closed),
+ * AL_ELIMIT when the bytes written and not yet acknowledged would pass
+ * 16 MiB on the stream or 64 MiB on its connection. */
 int al__stream_write(al__stream *s, const uint8_t *data, size_t len);
 /* Sends FIN once queued bytes are out. */
 int al__stream_finish(al__stream *s);
