@@ -1054,6 +1054,30 @@ static dial *dial_new(al__swarm *sw, const al_peer_id *peer_id)
     return d;
 }
 
+/* Makes addr (taken) the next address the dial tries; when the list is
+ * full, an address already tried (or else the last one) makes room. */
+static void dial_add_next(dial *d, uint8_t *addr, uint16_t len)
+{
+    if (d->naddrs == MAX_ADDRS) {
+        size_t drop = d->next_addr > 0 ? 0 : d->naddrs - 1;
+        free(d->addrs[drop]);
+        memmove(d->addrs + drop, d->addrs + drop + 1,
+                (d->naddrs - drop - 1) * sizeof(*d->addrs));
+        memmove(d->alen + drop, d->alen + drop + 1,
+                (d->naddrs - drop - 1) * sizeof(*d->alen));
+        d->naddrs--;
+        if (drop < d->next_addr)
+            d->next_addr--;
+    }
+    memmove(d->addrs + d->next_addr + 1, d->addrs + d->next_addr,
+            (d->naddrs - d->next_addr) * sizeof(*d->addrs));
+    memmove(d->alen + d->next_addr + 1, d->alen + d->next_addr,
+            (d->naddrs - d->next_addr) * sizeof(*d->alen));
+    d->addrs[d->next_addr] = addr;
+    d->alen[d->next_addr] = len;
+    d->naddrs++;
+}
+
 static int dial_wait(dial *d, enum wkind kind, al_dial_cb dcb, al__open_cb ocb,
                      const char *proto, void *ud)
 {
@@ -1352,32 +1376,24 @@ int al_swarm_dial(al_node *node, const char *multiaddr, al_dial_cb cb, void *ud)
         if (!d)
             return AL_ENOMEM;
     }
-    /* This address first, then whatever the dial already had. */
-    if (d->naddrs == MAX_ADDRS)
-        free(d->addrs[--d->naddrs]);
+    bool start = !d->attempt && !d->resolving && !d->start_queued;
+    job *j = start ? job_new(sw, J_DIAL_START) : NULL;
     uint8_t *copy = malloc((size_t)n);
-    if (!copy || dial_wait(d, W_DIAL, cb, NULL, NULL, ud)) {
+    if (!copy || (start && !j) || dial_wait(d, W_DIAL, cb, NULL, NULL, ud)) {
         free(copy);
-        if (!d->waiters && !d->attempt && !d->resolving) {
+        if (j)
+            job_free(sw, j);
+        if (!d->waiters && !d->attempt && !d->resolving && !d->start_queued) {
             dial_unlink(d);
             dial_free(d);
         }
         return AL_ENOMEM;
     }
     memcpy(copy, plain, (size_t)n);
-    memmove(d->addrs + d->next_addr + 1, d->addrs + d->next_addr,
-            (d->naddrs - d->next_addr) * sizeof(*d->addrs));
-    memmove(d->alen + d->next_addr + 1, d->alen + d->next_addr,
-            (d->naddrs - d->next_addr) * sizeof(*d->alen));
-    d->addrs[d->next_addr] = copy;
-    d->alen[d->next_addr] = (uint16_t)n;
-    d->naddrs++;
-    if (!d->attempt && !d->resolving && !d->start_queued) {
+    dial_add_next(d, copy, (uint16_t)n);
+    if (j) {
         /* Started from the flush, so that cb never runs inside this
          * call. */
-        job *j = job_new(sw, J_DIAL_START);
-        if (!j)
-            return AL_ENOMEM;
         j->dial = d;
         d->start_queued = true;
         job_push(sw, j);
