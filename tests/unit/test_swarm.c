@@ -691,6 +691,14 @@ static void bad_arguments(void **state)
     assert_int_equal(b.rc[3], AL_EINVAL);
     assert_int_equal(b.rc[4], AL_EINVAL);
     assert_int_equal(b.rc[5], AL_EINVAL);
+    /* From another thread while the loop runs. */
+    assert_int_equal(
+        al_swarm_dial(a.node, "/ip4/127.0.0.1/udp/9/quic-v1", NULL, NULL),
+        AL_ESTATE);
+    assert_int_equal(al_swarm_ping(a.node, &a.id, NULL, NULL), AL_ESTATE);
+    assert_int_equal(al_swarm_peers(a.node, NULL, 0), 0);
+    al_error err = {0};
+    assert_int_equal(al_swarm_listen_on(a.node, LOCAL, &err), AL_ESTATE);
     tn_stop(&a);
 }
 
