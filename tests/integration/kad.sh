@@ -2,7 +2,8 @@
 # Kademlia between three processes over QUIC on 127.0.0.1 (kad-tool):
 # B serves; A joins through B and puts "my_actor"; C, which only knows B,
 # finds it through the DHT; a missing key is not found; the record
-# outlives A, held by B. Prints "N passed, N failed" last.
+# outlives A, held by B; a client-mode node looks up too; a lookup goes
+# two hops (F -> E -> D). Prints "N passed, N failed" last.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -99,6 +100,31 @@ else
     bad "client-mode lookup"; cat "$work/c4.log"
 fi
 
+# Routing over two hops: D holds "solo" only locally (it had no peer when
+# it put it); E knows D; F knows only E: E's answer names D, F asks D.
+"$KT" --serve put solo only-at-d <"$work/hold" 3>&- >"$work/d.log" 2>&1 &
+pids="$pids $!"
+if d_line=$(wait_line "$work/d.log" '^LISTEN ' 20) &&
+   wait_line "$work/d.log" '^PUT solo OK$' 20 >/dev/null; then
+    d_addr=${d_line#LISTEN }
+    "$KT" --serve --bootstrap "$d_addr" <"$work/hold" 3>&- >"$work/e.log" 2>&1 &
+    pids="$pids $!"
+    if e_line=$(wait_line "$work/e.log" '^LISTEN ' 20) &&
+       wait_line "$work/e.log" '^BOOTSTRAP OK$' 20 >/dev/null; then
+        e_addr=${e_line#LISTEN }
+        if timeout 30 "$KT" --bootstrap "$e_addr" get solo >"$work/f.log" 2>&1 &&
+           grep -qx 'GET solo VALUE only-at-d' "$work/f.log"; then
+            ok "F, knowing only E, found a record only D holds (two hops)"
+        else
+            bad "two-hop lookup"; cat "$work/f.log"
+        fi
+    else
+        bad "E did not join D"; cat "$work/e.log"
+    fi
+else
+    bad "D did not start"; cat "$work/d.log"
+fi
+
 exec 3>&-
 if timeout 15 sh -c "while kill -0 $b_pid 2>/dev/null; do sleep 0.05; done" &&
    wait "$b_pid"; then
@@ -106,5 +132,4 @@ if timeout 15 sh -c "while kill -0 $b_pid 2>/dev/null; do sleep 0.05; done" &&
 else
     bad "B's exit status"; cat "$work/b.log"
 fi
-pids=""
 finish
