@@ -117,7 +117,8 @@ int al__kad_core_get(al__kad_core *c, const uint8_t *key, size_t klen,
  * one of them acknowledged (quorum 1), AL_ENOTFOUND when the lookup found
  * no peer or every PUT_VALUE failed, AL_ETIMEDOUT. Without network: 0.
  * Fails at once with AL_ELIMIT when the store refuses the record (full,
- * value too large), AL_EINVAL for an empty key. cb may be NULL. */
+ * value too large) or PUT_VALUE would not fit in one 16 KiB packet,
+ * AL_EINVAL for an empty key. cb may be NULL. */
 int al__kad_core_put(al__kad_core *c, const uint8_t *key, size_t klen,
                      const uint8_t *value, size_t vlen, bool network,
                      uint64_t now, al__kad_core_done_cb cb, void *ud);
