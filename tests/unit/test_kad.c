@@ -269,6 +269,52 @@ static void stop_cancels(void **state)
     assert_int_equal(r.status, AL_ECANCELED);
 }
 
+typedef struct hook {
+    tnode *t;
+    const tnode *peer;
+    bool serves;
+} hook;
+
+static void do_identified(void *arg)
+{
+    hook *h = arg;
+    al__maddr m;
+    uint8_t b[AL__MADDR_MAX_BYTES];
+    assert_int_equal(al__maddr_parse(&m, h->peer->addr, NULL), 0);
+    int n = al__maddr_encode(&m, b, sizeof(b));
+    assert_true(n > 0);
+    const char *with[] = {"/ipfs/id/1.0.0", "/ipfs/kad/1.0.0"};
+    const char *without[] = {"/ipfs/id/1.0.0", "/ipfs/ping/1.0.0"};
+    const uint8_t *addrs[] = {b};
+    size_t lens[] = {(size_t)n};
+    al__kad_peer_protocols(kad_of(h->t), &h->peer->id,
+                           h->serves ? with : without, 2, addrs, lens, 1);
+}
+
+/* What identify reports puts a server in the routing table, with its
+ * listen address, and takes a peer that stopped serving out again. */
+static void identify_hook(void **state)
+{
+    (void)state;
+    tnode a, b;
+    assert_int_equal(tn_start(&a, NULL, LOCAL), 0);
+    assert_int_equal(tn_start(&b, NULL, LOCAL), 0);
+    res r;
+    /* B has no peer: its record stays local. */
+    assert_int_equal(run_op(&b, do_put, "only-b", "vb", &r), 0);
+    hook h = {.t = &a, .peer = &b, .serves = true};
+    assert_true(on_loop(a.node, do_identified, &h));
+    assert_int_equal(routing_size(&a), 1);
+    assert_int_equal(run_op(&a, do_get, "only-b", NULL, &r), 0);
+    assert_int_equal(r.vlen, 2);
+    assert_memory_equal(r.value, "vb", 2);
+    h.serves = false;
+    assert_true(on_loop(a.node, do_identified, &h));
+    assert_int_equal(routing_size(&a), 0);
+    tn_stop(&b);
+    tn_stop(&a);
+}
+
 /* ------------------------------------------------------------ raw stream */
 
 typedef struct raw {
@@ -444,6 +490,7 @@ int main(void)
         cmocka_unit_test(unreachable_peer),
         cmocka_unit_test(stop_cancels),
         cmocka_unit_test(client_mode_and_streams),
+        cmocka_unit_test(identify_hook),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
