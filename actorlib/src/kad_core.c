@@ -65,6 +65,7 @@ struct al__kad_core {
     size_t inflight, running;
     uint64_t next_req;
     uint64_t next_replicate, next_refresh;
+    bool closing; /* in al__kad_core_free: no new operations */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -250,6 +251,7 @@ void al__kad_core_free(al__kad_core *c)
 {
     if (!c)
         return;
+    c->closing = true;
     while (c->reqs) {
         req *r = c->reqs;
         c->reqs = r->next;
@@ -486,6 +488,8 @@ static void op_finish_now(al__kad_core *c, op *o, int status)
 int al__kad_core_bootstrap(al__kad_core *c, uint64_t now,
                            al__kad_core_done_cb cb, void *ud)
 {
+    if (c->closing)
+        return AL_ECANCELED;
     const al_peer_id *self = &c->table.local;
     op *o = op_new(c, OP_BOOTSTRAP, self->bytes, self->len, now);
     if (!o)
@@ -499,6 +503,8 @@ int al__kad_core_bootstrap(al__kad_core *c, uint64_t now,
 int al__kad_core_find_closest(al__kad_core *c, const uint8_t *key, size_t klen,
                               uint64_t now, al__kad_core_peers_cb cb, void *ud)
 {
+    if (c->closing)
+        return AL_ECANCELED;
     if (!key || klen == 0 || klen > AL__KAD_KEY_MAX)
         return AL_EINVAL;
     op *o = op_new(c, OP_FIND, key, klen, now);
@@ -524,6 +530,8 @@ static int take_value(op *o, const uint8_t *v, size_t len)
 int al__kad_core_get(al__kad_core *c, const uint8_t *key, size_t klen,
                      uint64_t now, al__kad_core_get_cb cb, void *ud)
 {
+    if (c->closing)
+        return AL_ECANCELED;
     if (!key || klen == 0 || klen > AL__KAD_KEY_MAX)
         return AL_EINVAL;
     op *o = op_new(c, OP_GET, key, klen, now);
@@ -589,6 +597,8 @@ int al__kad_core_put(al__kad_core *c, const uint8_t *key, size_t klen,
                      const uint8_t *value, size_t vlen, bool network,
                      uint64_t now, al__kad_core_done_cb cb, void *ud)
 {
+    if (c->closing)
+        return AL_ECANCELED;
     if (!key || klen == 0 || klen > AL__KAD_KEY_MAX || (vlen && !value))
         return AL_EINVAL;
     if (!put_fits(c, key, klen, value, vlen))

@@ -63,7 +63,8 @@ typedef struct al__kad_core al__kad_core;
 int al__kad_core_new(const al_peer_id *local, const al__kad_config *cfg,
                      const al__kad_io *io, uint64_t now, al__kad_core **out);
 /* Operations still running end with AL_ECANCELED (their callbacks run
- * here); requests in flight are cancelled through io.cancel. */
+ * here; operations they start fail with AL_ECANCELED); requests in flight
+ * are cancelled through io.cancel. */
 void al__kad_core_free(al__kad_core *c);
 
 al__kad_table *al__kad_core_table(al__kad_core *c);

@@ -1295,6 +1295,21 @@ static void replication_reaches_newcomer(void **state)
     free(s);
 }
 
+typedef struct restart {
+    al__kad_core *core;
+    int status, rc;
+} restart;
+
+/* Tries to start another lookup from the callback of a cancelled one. */
+static void on_get_restart(int status, const uint8_t *v, size_t vlen, void *ud)
+{
+    restart *r = ud;
+    (void)v;
+    (void)vlen;
+    r->status = status;
+    r->rc = al__kad_core_get(r->core, (const uint8_t *)"k", 1, 0, on_get, NULL);
+}
+
 static void free_cancels(void **state)
 {
     (void)state;
@@ -1308,17 +1323,22 @@ static void free_cancels(void **state)
     al__kad_core_get(x->core, (const uint8_t *)"k", 1, s->now, on_get, &g);
     al__kad_core_put(x->core, (const uint8_t *)"k", 1, (const uint8_t *)"v", 1,
                      true, s->now, on_done, &p);
+    restart again = {.core = x->core, .rc = 1};
+    al__kad_core_get(x->core, (const uint8_t *)"j", 1, s->now, on_get_restart,
+                     &again);
     run(s, NULL, s->now + 100);
     assert_false(g.done);
     size_t before = s->cancels;
-    assert_int_equal(al__kad_core_inflight(x->core), 2);
+    assert_int_equal(al__kad_core_inflight(x->core), 3);
     al__kad_core_free(x->core);
     x->core = NULL;
     assert_true(g.done);
     assert_true(p.done);
     assert_int_equal(g.status, AL_ECANCELED);
     assert_int_equal(p.status, AL_ECANCELED);
-    assert_int_equal(s->cancels, before + 2);
+    assert_int_equal(again.status, AL_ECANCELED);
+    assert_int_equal(again.rc, AL_ECANCELED);
+    assert_int_equal(s->cancels, before + 3);
     s->count--; /* x is gone */
     sim_free(s);
     free(s);
