@@ -445,10 +445,15 @@ typedef struct al_swarm_opts {
     uint32_t max_streams_per_conn; /* 0 = 1000 */
     uint32_t max_inbound_requests; /* /kameo/1 in flight per node, 0 = 1024 */
     const char *agent_version;     /* identify; NULL = "actorlib/<ver>" */
+    uint32_t handshake_timeout_ms; /* 0 = 10 s */
 } al_swarm_opts;
 
-/* Starts the swarm on the node. Takes id (NULL = a random Ed25519 key).
- * opts may be NULL. */
+/* Starts the swarm on the node. Takes id (NULL = a random Ed25519 key),
+ * also on failure. opts may be NULL. May be called before the loop runs,
+ * from the thread that will run it (as al_swarm_listen_on). Connections
+ * with no stream open for idle_timeout_ms are closed, and QUIC's own idle
+ * timeout (the same value, with keep-alive at half of what both sides
+ * agreed) detects peers that went silent. */
 int al_swarm_bootstrap(al_node *node, al_identity *id,
                        const al_swarm_opts *opts, al_error *err);
 void al_swarm_local_peer_id(al_node *node, al_peer_id *out);
@@ -458,14 +463,19 @@ void al_swarm_local_peer_id(al_node *node, al_peer_id *out);
 int al_swarm_listen_on(al_node *node, const char *multiaddr, al_error *err);
 /* The full addresses being listened on, with /p2p/<peer id>. For an
  * unspecified address (0.0.0.0, ::) one per local interface, loopback
- * first. Writes up to cap C strings the caller frees with free(). */
+ * first. Writes up to cap C strings the caller frees with free() and
+ * returns how many it wrote. */
 size_t al_swarm_listen_addrs(al_node *node, char **out, size_t cap);
 
 typedef void (*al_dial_cb)(int status, const al_peer_id *peer,
                            const char *detail, void *ud);
 /* Dials a multiaddr (/ip4|/ip6|/dns4|/dns6 .../udp/N/quic-v1[/p2p/ID]).
  * With /p2p/ the peer must prove that id or the dial fails with
- * AL_EPEERID. Connecting to an already connected peer reuses it. */
+ * AL_EPEERID. Connecting to an already connected peer reuses it. cb (may
+ * be NULL) runs once, never inside the call, and not at all when the call
+ * returns non-zero (a malformed address, for instance). Its status: 0,
+ * AL_EPEERID, AL_ECRYPTO (TLS refused either way), AL_E_NETWORK_TIMEOUT,
+ * AL_ELIMIT, AL_ECANCELED or AL_E_DIAL_FAILURE; detail says more. */
 int al_swarm_dial(al_node *node, const char *multiaddr, al_dial_cb cb,
                   void *ud);
 /* Adds a known address of a peer (for Kademlia) without dialing it. */
@@ -490,6 +500,8 @@ typedef struct al_swarm_event {
 } al_swarm_event;
 
 typedef void (*al_swarm_event_cb)(const al_swarm_event *ev, void *ud);
+/* One callback per node, set after al_swarm_bootstrap. CONNECTED and
+ * DISCONNECTED are per peer (its first connection up, its last one down). */
 void al_swarm_on_event(al_node *node, al_swarm_event_cb cb, void *ud);
 
 typedef struct al_peer_info {
@@ -501,11 +513,13 @@ typedef struct al_peer_info {
     uint64_t connected_at_ms;
 } al_peer_info;
 
-/* Copies up to cap connected peers into out; returns how many there are. */
+/* Copies up to cap connected peers into out; returns how many there are.
+ * addr is the remote address without /p2p. */
 size_t al_swarm_peers(al_node *node, al_peer_info *out, size_t cap);
 
 typedef void (*al_ping_cb)(int status, uint64_t rtt_us, void *ud);
-/* One /ipfs/ping/1.0.0 round trip to a connected (or dialable) peer. */
+/* One /ipfs/ping/1.0.0 round trip to a connected (or dialable) peer, on a
+ * new stream; cb runs once (10 s timeout: AL_E_NETWORK_TIMEOUT). */
 int al_swarm_ping(al_node *node, const al_peer_id *peer, al_ping_cb cb,
                   void *ud);
 

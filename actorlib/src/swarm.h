@@ -54,7 +54,10 @@ int al__swarm_handle(al__swarm *sw, const char *protocol, al__inbound_fn fn,
 /* Opens an outbound stream to peer for protocol. cb runs once, with the
  * stream (negotiation may still be pending) or an error: AL_E_DIAL_FAILURE
  * when no connection could be made (no known address, handshake failed),
- * AL_E_NETWORK_TIMEOUT, AL_ELIMIT (too many streams). */
+ * AL_E_NETWORK_TIMEOUT, AL_ELIMIT (too many streams). cb never runs
+ * inside this call, and not at all when the call returns non-zero
+ * (AL_EINVAL for a bad protocol name or our own peer id, AL_ECANCELED
+ * when the swarm is stopping). protocol is copied. */
 typedef void (*al__open_cb)(int status, al__stream *s, void *ud);
 int al__swarm_open_stream(al__swarm *sw, const al_peer_id *peer,
                           const char *protocol, al__open_cb cb, void *ud);
@@ -94,5 +97,40 @@ typedef struct al__conn_watch {
 } al__conn_watch;
 
 void al__swarm_watch(al__swarm *sw, al__conn_watch *w);
+
+/* ------------------------------------------------------------ additions */
+
+#include <sys/socket.h>
+
+struct al__quic;
+
+/* Bytes written on the stream and not yet acknowledged by the peer. */
+size_t al__stream_unacked(const al__stream *s);
+
+/* What the identify module needs about us. */
+const char *al__swarm_agent(al__swarm *sw);
+/* The PublicKey protobuf of the host key (borrowed). */
+const uint8_t *al__swarm_pubkey_proto(al__swarm *sw, size_t *len);
+/* The protocols served on inbound streams, in registration order. */
+size_t al__swarm_protocols(al__swarm *sw, const char **out, size_t cap);
+/* The listen addresses, unspecified ones (0.0.0.0, ::) expanded into the
+ * addresses of the local interfaces, loopback first. Returns how many were
+ * written (at most cap). */
+size_t al__swarm_listen_sockaddrs(al__swarm *sw, struct sockaddr_storage *out,
+                                  size_t cap);
+/* True once al_swarm_listen_on succeeded (Kademlia's server mode). */
+bool al__swarm_listening(al__swarm *sw);
+
+/* Records what identify learnt about a peer (agent, protocols; addresses
+ * go through al__swarm_add_address) and emits AL_SWARM_IDENTIFIED. */
+void al__swarm_peer_identified(al__swarm *sw, const al_peer_id *peer,
+                               const char *agent, const char *const *protocols,
+                               size_t n);
+/* True when identify reported that the peer serves protocol. */
+bool al__swarm_peer_supports(al__swarm *sw, const al_peer_id *peer,
+                             const char *protocol);
+
+/* The QUIC transport (tests reach its test hooks through it). */
+struct al__quic *al__swarm_quic(al__swarm *sw);
 
 #endif
