@@ -17,6 +17,7 @@
 #include "peerid.h"
 #include "ping.h"
 #include "quic.h"
+#include "remote.h"
 #include "timer.h"
 
 #define MAX_HANDLERS    64
@@ -1704,6 +1705,11 @@ int al_swarm_bootstrap(al_node *node, al_identity *id,
     rc = al__ping_init(sw);
     if (rc == 0)
         rc = al__identify_init(sw, &sw->identify_watch);
+    if (rc == 0)
+        rc = al__remote_init(sw);
+    if (rc == 0)
+        al__remote_set_max_inbound(al__remote_of(node),
+                                   sw->opts.max_inbound_requests);
     if (rc)
         return al_error_set(err, rc, "cannot register the swarm protocols");
     return 0;
