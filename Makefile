@@ -152,13 +152,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(GW_LIBOBJ) $(EX_LIB) $(STATIC_LIB)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(GW_LIBOBJ) $(EX_LIB) $(STATIC_LIB) \
 	    $(ALL_LDFLAGS) $(CMOCKA_LIBS) $(GW_LIBS) $(LIB_LIBS)
 
-$(BUILD)/lib/actorlib.pc: Makefile
-	@mkdir -p $(@D)
+# write_pc(file): the pkg-config file for PREFIX, written at build time and
+# again at install time so that `make install PREFIX=...` is always right.
+define write_pc
+	@mkdir -p $(dir $(1))
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
 	  'includedir=$${prefix}/include' '' 'Name: actorlib' \
 	  'Description: actors that message each other over a libp2p QUIC swarm' \
 	  'Version: $(VERSION)' 'Requires.private: $(LIB_PKGS)' \
-	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lactorlib' > $@
+	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lactorlib' > $(1)
+endef
+
+$(BUILD)/lib/actorlib.pc: Makefile
+	$(call write_pc,$@)
 
 tools: $(TOOL_BINS)
 
@@ -214,7 +220,7 @@ install: $(STATIC_LIB) $(SHARED_LIB) $(BUILD)/lib/actorlib.pc
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libactorlib.so.0 $(DESTDIR)$(PREFIX)/lib/libactorlib.so
-	install -m 644 $(BUILD)/lib/actorlib.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	$(call write_pc,$(DESTDIR)$(PREFIX)/lib/pkgconfig/actorlib.pc)
 
 run: deps all
 	@BUILD=$(BUILD) sh .ci/run-local.sh

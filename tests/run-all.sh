@@ -29,6 +29,12 @@ stage unit run_make unit
 stage unit-asan run_make unit-asan
 stage integration run_make integration
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" make --no-print-directory fuzz-smoke
+# A fresh Debian 12 root (cached debootstrap) runs `make deps` and a build
+# with unit tests; ACTORGATE_NESTED marks the run inside it, which must not
+# recurse. FULL=1 tests/deps-proof/run.sh runs the whole `make test` there.
+if [ -z "${ACTORGATE_NESTED:-}" ]; then
+    stage deps-proof bash tests/deps-proof/run.sh
+fi
 rm -f "$log" "$log.rc"
 echo "== total =="
 [ -z "$failed_stages" ] || echo "failed stages:$failed_stages"

@@ -116,8 +116,8 @@ static void on_dialed(int status, const al_peer_id *peer, const char *detail,
 {
     app *a = ud;
     if (status) {
-        fprintf(stderr, "dial failed: %s%s%s\n", al_strerror(status),
-                detail && *detail ? ": " : "", detail ? detail : "");
+        fprintf(stderr, "dial failed: %s\n",
+                detail && *detail ? detail : al_strerror(status));
         finish(a, 2);
         return;
     }

@@ -114,6 +114,7 @@ struct al__qconn {
     al__qstream *pend_head, *pend_tail;
     al__qstream *resets, *dead;
     size_t nstreams, npending;
+    size_t unacked; /* written, not yet acknowledged, all streams */
     al__qconn *next, *prev;
     al__qconn *dnext, *dprev;
 };
@@ -409,6 +410,7 @@ static void stream_free(al__qstream *s)
     if (s->next)
         s->next->prev = s->prev;
     c->nstreams--;
+    c->unacked -= (size_t)(s->end - s->acked);
     stream_release_chunks(q, s);
     if (q->nfree_streams < POOL_STREAMS) {
         s->next = q->free_streams;
@@ -924,6 +926,7 @@ static int cb_acked(ngtcp2_conn *conn, int64_t id, uint64_t offset,
     al__qstream *s = sud;
     if (!s)
         return 0;
+    c->unacked -= (size_t)(offset + len - s->acked);
     s->acked = offset + len;
     while (s->head && s->head != s->scur &&
            s->head_off + s->head->len <= s->acked) {
@@ -1794,16 +1797,17 @@ static void flush(al__quic *q)
     if (q->in_flush || q->closing)
         return;
     q->in_flush = true;
-    bool work = false;
-    for (int round = 0; round < 8; round++) {
-        work = q->cbs.pre_flush ? q->cbs.pre_flush(q->ud) : false;
+    /* Writing may queue more work above (a stream closed, a module opens
+     * another); a few rounds, then the next loop turn carries on. */
+    bool quiet = false;
+    for (int round = 0; round < 8 && !quiet; round++) {
+        bool work = q->cbs.pre_flush ? q->cbs.pre_flush(q->ud) : false;
         if (q->shutdown_req) {
             do_shutdown(q);
             q->in_flush = false;
             return;
         }
-        if (!q->dirty_head && !work)
-            break;
+        quiet = !q->dirty_head && !work;
         while (q->dirty_head) {
             al__qconn *c = q->dirty_head;
             dirty_unlink(c);
@@ -1811,7 +1815,7 @@ static void flush(al__quic *q)
         }
     }
     q->in_flush = false;
-    if (!q->dirty_head && !work && q->handles_active) {
+    if (quiet && q->handles_active) {
         q->handles_active = false;
         uv_prepare_stop(&q->prep);
         uv_check_stop(&q->check);
@@ -1853,6 +1857,8 @@ int al__quic_new(al__quic **out, uv_loop_t *loop, const al_identity *host,
         q->cfg.max_pending_streams = 4096;
     if (!q->cfg.max_stream_send)
         q->cfg.max_stream_send = 16u << 20;
+    if (!q->cfg.max_conn_send)
+        q->cfg.max_conn_send = 64u << 20;
     q->cbs = *cbs;
     q->ud = ud;
     int rc;
@@ -1957,6 +1963,19 @@ void al__quic_test_forget_all(al__quic *q)
         teardown(c, AL_ECANCELED, "forgotten");
         conn_free(c);
     }
+}
+
+int al__quic_test_inject(al__quic *q, const uint8_t *data, size_t len,
+                         const struct sockaddr *from)
+{
+    for (ep *e = q->eps; e; e = e->next) {
+        if (e->listening) {
+            if (!q->closing && len > 0)
+                handle_datagram(e, data, len, from);
+            return 0;
+        }
+    }
+    return AL_ESTATE;
 }
 
 /* ------------------------------------------------------------ accessors */
@@ -2069,7 +2088,8 @@ int al__qstream_write(al__qstream *s, const void *data, size_t len)
         return AL_ESTATE;
     al__quic *q = s->c->q;
     if (len > q->cfg.max_stream_send ||
-        s->end - s->acked + len > q->cfg.max_stream_send)
+        s->end - s->acked + len > q->cfg.max_stream_send ||
+        len > q->cfg.max_conn_send - s->c->unacked)
         return AL_ELIMIT;
     const uint8_t *p = data;
     while (len) {
@@ -2081,6 +2101,7 @@ int al__qstream_write(al__qstream *s, const void *data, size_t len)
             p += take;
             len -= take;
             s->end += take;
+            s->c->unacked += take;
             continue;
         }
         chunk *ch = chunk_new(q, len);

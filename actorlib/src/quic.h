@@ -87,6 +87,8 @@ typedef struct al__quic_config {
     uint32_t max_pending_streams; /* 0 = 4096 */
     /* Bytes a stream may hold written but not yet acknowledged. */
     size_t max_stream_send; /* 0 = 16 MiB */
+    /* The same for all streams of a connection together. */
+    size_t max_conn_send; /* 0 = 64 MiB */
 } al__quic_config;
 
 /* Creates the transport on loop for host (borrowed; must outlive q): a
@@ -154,7 +156,8 @@ al__qconn *al__qstream_conn(const al__qstream *s);
 int64_t al__qstream_id(const al__qstream *s);
 bool al__qstream_local(const al__qstream *s);
 /* Queues bytes (copied). AL_ESTATE after finish or reset, AL_ELIMIT when
- * the stream would hold more than max_stream_send unacknowledged bytes. */
+ * the stream would hold more than max_stream_send unacknowledged bytes, or
+ * its connection more than max_conn_send. */
 int al__qstream_write(al__qstream *s, const void *data, size_t len);
 /* FIN after the queued bytes. */
 int al__qstream_finish(al__qstream *s);
@@ -173,5 +176,9 @@ int al__quic_test_set_cert(al__quic *q, const char *cert_pem,
 /* Forgets every connection without a word to the peers, as a process that
  * restarted would: upcalls with AL_ECANCELED, nothing sent. */
 void al__quic_test_forget_all(al__quic *q);
+/* Handles data as a datagram from `from` received on the first listening
+ * socket (the fuzz harness's entry). AL_ESTATE without one. */
+int al__quic_test_inject(al__quic *q, const uint8_t *data, size_t len,
+                         const struct sockaddr *from);
 
 #endif

@@ -78,6 +78,8 @@ enum stflag {
     ST_CLOSED = 4, /* on_close delivered (or never due) */
     ST_APP = 8,    /* the protocol module holds it */
     ST_FINISHED = 16,
+    ST_RESET = 32, /* al__stream_reset: nothing more reaches the module
+                      but on_close */
 };
 
 struct al__stream {
@@ -184,6 +186,11 @@ al_node *al__swarm_node(al__swarm *sw)
 const al_peer_id *al__swarm_local_peer(al__swarm *sw)
 {
     return &sw->local;
+}
+
+const al_swarm_opts *al__swarm_options(al__swarm *sw)
+{
+    return &sw->opts;
 }
 
 struct al__quic *al__swarm_quic(al__swarm *sw)
@@ -642,7 +649,7 @@ void al__stream_set_ops(al__stream *s, const al__stream_ops *ops, void *ud)
 
 int al__stream_write(al__stream *s, const uint8_t *data, size_t len)
 {
-    if (s->flags & (ST_CLOSED | ST_FINISHED))
+    if (s->flags & (ST_CLOSED | ST_FINISHED | ST_RESET))
         return AL_ESTATE;
     if (len == 0)
         return 0;
@@ -651,7 +658,7 @@ int al__stream_write(al__stream *s, const uint8_t *data, size_t len)
 
 int al__stream_finish(al__stream *s)
 {
-    if (s->flags & (ST_CLOSED | ST_FINISHED))
+    if (s->flags & (ST_CLOSED | ST_FINISHED | ST_RESET))
         return AL_ESTATE;
     s->flags |= ST_FINISHED;
     return al__qstream_finish(s->q);
@@ -659,8 +666,9 @@ int al__stream_finish(al__stream *s)
 
 void al__stream_reset(al__stream *s)
 {
-    if (s->flags & ST_CLOSED)
+    if (s->flags & (ST_CLOSED | ST_RESET))
         return;
+    s->flags |= ST_RESET;
     al__qstream_reset(s->q);
 }
 
@@ -797,7 +805,7 @@ static long negotiate(al__swarm *sw, al__stream *s, const uint8_t *data,
     s->proto = h->name;
     s->flags |= ST_APP;
     h->fn(s, h->ud);
-    if (s->flags & ST_CLOSED)
+    if (s->flags & (ST_CLOSED | ST_RESET))
         return -1;
     if (!s->ops) {
         stream_fail(s, AL_ECANCELED);
@@ -811,7 +819,7 @@ static void q_stream_data(al__qstream *q, const uint8_t *data, size_t len,
 {
     al__swarm *sw = ud;
     al__stream *s = al__qstream_ud(q);
-    if (!s || (s->flags & ST_CLOSED))
+    if (!s || (s->flags & (ST_CLOSED | ST_RESET)))
         return;
     if (!(s->flags & ST_NEGOTIATED)) {
         long used = negotiate(sw, s, data, len);
@@ -830,7 +838,7 @@ static void q_stream_fin(al__qstream *q, void *ud)
 {
     (void)ud;
     al__stream *s = al__qstream_ud(q);
-    if (!s || (s->flags & ST_CLOSED))
+    if (!s || (s->flags & (ST_CLOSED | ST_RESET)))
         return;
     if (!(s->flags & ST_NEGOTIATED)) {
         stream_fail(s, AL_EPROTO);
@@ -1111,24 +1119,15 @@ static void run_open(al__swarm *sw, job *j)
         dial_next(d);
 }
 
+static size_t expand_listener(const struct sockaddr_storage *bound,
+                              struct sockaddr_storage *out, size_t cap);
+
 static void run_listening(al__swarm *sw, size_t index)
 {
     if (index >= sw->nlisteners)
         return;
     struct sockaddr_storage addrs[32];
-    size_t n = 0;
-    if (!sw->listeners[index].ss_family)
-        return;
-    /* One event per address of this listener. */
-    struct sockaddr_storage one = sw->listeners[index];
-    size_t saved = sw->nlisteners;
-    struct sockaddr_storage keep[MAX_LISTENERS];
-    memcpy(keep, sw->listeners, sizeof(keep));
-    sw->listeners[0] = one;
-    sw->nlisteners = 1;
-    n = al__swarm_listen_sockaddrs(sw, addrs, 32);
-    memcpy(sw->listeners, keep, sizeof(keep));
-    sw->nlisteners = saved;
+    size_t n = expand_listener(&sw->listeners[index], addrs, 32);
     for (size_t i = 0; i < n; i++) {
         char text[AL__MADDR_MAX_TEXT + 1];
         if (al__maddr_sockaddr_text((const struct sockaddr *)&addrs[i],
@@ -1156,7 +1155,8 @@ static bool pre_flush(void *ud)
             break;
         case J_DIAL_DONE:
             if (j->dial_cb)
-                j->dial_cb(j->status, &j->peer, NULL, j->ud);
+                j->dial_cb(sw->stopping ? AL_ECANCELED : j->status, &j->peer,
+                           NULL, j->ud);
             break;
         case J_DIAL_START:
             j->dial->start_queued = false;
@@ -1201,7 +1201,8 @@ int al__swarm_open_stream(al__swarm *sw, const al_peer_id *peer_id,
 
 /* ------------------------------------------------------------ transport */
 
-static void conn_describe(al__conn *c, const al_peer_id *peer_id)
+/* Caches the remote address of c in both forms (without /p2p). */
+static void conn_describe(al__conn *c)
 {
     const struct sockaddr *sa = al__qconn_remote(c->q);
     int n =
@@ -1209,7 +1210,6 @@ static void conn_describe(al__conn *c, const al_peer_id *peer_id)
     c->maddr_len = n > 0 ? (size_t)n : 0;
     if (al__maddr_sockaddr_text(sa, NULL, c->text, sizeof(c->text), NULL) < 0)
         c->text[0] = '\0';
-    (void)peer_id;
 }
 
 static void q_conn_ready(al__qconn *q, void *ud)
@@ -1234,7 +1234,7 @@ static void q_conn_ready(al__qconn *q, void *ud)
     c->ready = true;
     c->peer = p;
     c->connected_at_ms = al__now(sw->node);
-    conn_describe(c, id);
+    conn_describe(c);
     al__conn **tail = &p->conns;
     while (*tail)
         tail = &(*tail)->pnext;
@@ -1254,9 +1254,8 @@ static void q_conn_ready(al__qconn *q, void *ud)
     c->dial = NULL;
     if (d) {
         d->attempt = NULL;
-        if (!d->has_peer) {
+        if (!d->has_peer)
             d->peer = *id;
-        }
         dial_finish(d, c);
     }
     /* A dial by id that an inbound connection made moot. */
@@ -1508,17 +1507,24 @@ static size_t expand_unspecified(const struct sockaddr *bound,
     return n;
 }
 
+static size_t expand_listener(const struct sockaddr_storage *bound,
+                              struct sockaddr_storage *out, size_t cap)
+{
+    const struct sockaddr *b = (const struct sockaddr *)bound;
+    if (cap == 0)
+        return 0;
+    if (unspecified(b))
+        return expand_unspecified(b, out, cap);
+    out[0] = *bound;
+    return 1;
+}
+
 size_t al__swarm_listen_sockaddrs(al__swarm *sw, struct sockaddr_storage *out,
                                   size_t cap)
 {
     size_t n = 0;
-    for (size_t i = 0; i < sw->nlisteners && n < cap; i++) {
-        const struct sockaddr *b = (const struct sockaddr *)&sw->listeners[i];
-        if (unspecified(b))
-            n += expand_unspecified(b, out + n, cap - n);
-        else
-            out[n++] = sw->listeners[i];
-    }
+    for (size_t i = 0; i < sw->nlisteners && n < cap; i++)
+        n += expand_listener(&sw->listeners[i], out + n, cap - n);
     return n;
 }
 

@@ -63,7 +63,10 @@ int al__swarm_open_stream(al__swarm *sw, const al_peer_id *peer,
                           const char *protocol, al__open_cb cb, void *ud);
 
 void al__stream_set_ops(al__stream *s, const al__stream_ops *ops, void *ud);
-/* Queues bytes (copied) for sending; flow control is handled inside. */
+/* Queues bytes (copied) for sending; flow control is handled inside.
+ * AL_ESTATE after al__stream_finish or al__stream_reset (or once closed),
+ * AL_ELIMIT when the bytes written and not yet acknowledged would pass
+ * 16 MiB on the stream or 64 MiB on its connection. */
 int al__stream_write(al__stream *s, const uint8_t *data, size_t len);
 /* Sends FIN once queued bytes are out. */
 int al__stream_finish(al__stream *s);
@@ -129,6 +132,10 @@ void al__swarm_peer_identified(al__swarm *sw, const al_peer_id *peer,
 /* True when identify reported that the peer serves protocol. */
 bool al__swarm_peer_supports(al__swarm *sw, const al_peer_id *peer,
                              const char *protocol);
+
+/* The options the swarm was bootstrapped with, defaults filled in (e.g.
+ * max_inbound_requests for /kameo/1). */
+const al_swarm_opts *al__swarm_options(al__swarm *sw);
 
 /* The QUIC transport (tests reach its test hooks through it). */
 struct al__quic *al__swarm_quic(al__swarm *sw);

@@ -543,7 +543,8 @@ static void send_buffer_bounded(void **state)
     (void)state;
     uv_loop_t *loop = new_loop();
     side a, b;
-    al__quic_config bcfg = {.max_stream_send = 64 * 1024};
+    al__quic_config bcfg = {.max_stream_send = 64 * 1024,
+                            .max_conn_send = 96 * 1024};
     connected_pair(loop, &a, &b, NULL, &bcfg);
     a.mode = MODE_HOLD;
     tstream *t = &b.out[b.nout++];
@@ -554,6 +555,12 @@ static void send_buffer_bounded(void **state)
     assert_int_equal(al__qstream_write(t->s, buf, sizeof(buf)), 0);
     assert_int_equal(al__qstream_unacked(t->s), 2 * sizeof(buf));
     assert_int_equal(al__qstream_write(t->s, buf, 1), AL_ELIMIT);
+    /* The connection's bound covers all its streams together. */
+    tstream *t2 = &b.out[b.nout++];
+    memset(t2, 0, sizeof(*t2));
+    assert_int_equal(al__qconn_open_stream(b.conn, t2, &t2->s), 0);
+    assert_int_equal(al__qstream_write(t2->s, buf, sizeof(buf)), 0);
+    assert_int_equal(al__qstream_write(t2->s, buf, 1), AL_ELIMIT);
     sides_free(&a, &b);
     loop_free(loop);
 }
