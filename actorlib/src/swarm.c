@@ -11,6 +11,7 @@
 
 #include "identify.h"
 #include "identity.h"
+#include "kad.h"
 #include "mss.h"
 #include "multiaddr.h"
 #include "node.h"
@@ -1559,6 +1560,8 @@ int al_swarm_listen_on(al_node *node, const char *multiaddr, al_error *err)
         return rc;
     size_t index = sw->nlisteners++;
     sw->listeners[index] = bound;
+    /* A listening node serves Kademlia, as Kameo's listen_on does. */
+    al__kad_set_server_mode(al__kad_of(node), true);
     job *j = job_new(sw, J_LISTENING);
     if (j) {
         j->index = index;
@@ -1624,6 +1627,8 @@ static void quic_done(void *ud)
     al_node *node = sw->node;
     /* Dials whose resolver or start job is still out free themselves. */
     node->swarm = NULL;
+    /* No stream or watch callback can come any more. */
+    al__kad_free(node->kad);
     swarm_free(sw);
     al__node_closer_done(node);
 }
@@ -1711,6 +1716,10 @@ int al_swarm_bootstrap(al_node *node, al_identity *id,
     rc = al__ping_init(sw);
     if (rc == 0)
         rc = al__identify_init(sw, &sw->identify_watch);
+    if (rc == 0) {
+        al__kad *kad;
+        rc = al__kad_init(sw, &kad);
+    }
     if (rc == 0)
         rc = al__remote_init(sw);
     if (rc == 0)
