@@ -5,7 +5,9 @@
  *
  * The actor is served from the moment register is called rather than
  * after the put succeeded (Kameo's order): a peer that finds the record at
- * once must not get ActorNotRunning. A failed put takes the name back. */
+ * once must not get ActorNotRunning. A put that fails (AL_ETIMEDOUT) is
+ * reported, but the record stays in the local store and the actor stays
+ * served; al_actor_unregister undoes both. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,14 +82,16 @@ static void done_later(void *ud)
 
 /* ------------------------------------------------------------ register */
 
+/* The record is in the local store whatever the put's outcome (and is
+ * republished from there), so the actor stays served: lookups that reach
+ * this node find it. No peer able to store it (every peer a Kademlia
+ * client) is the no-peer case, where Kameo stores locally and succeeds;
+ * Kameo 0.12-0.17 would report QuorumFailed here. */
 static void register_put(int status, void *ud)
 {
     name_op *op = ud;
-    al__remote *r = al__remote_of(op->node);
-    /* Only if the name still names this actor: a later register of the
-     * same name may have taken it meanwhile. */
-    if (status && r && al__remote_name_is(r, op->name, op->seq))
-        al__remote_forget_name(r, op->name, NULL);
+    if (status == AL_ENOTFOUND)
+        status = 0;
     if (op->done)
         op->done(status, op->ud);
     op_free(op);
@@ -140,9 +144,13 @@ int al_actor_register(al_actor *a, const char *name, al_done_cb cb, void *ud)
 
 /* ------------------------------------------------------------ unregister */
 
+/* As for register: no peer able to store the tombstone is the no-peer
+ * case (the record is gone from the local store). */
 static void unregister_put(int status, void *ud)
 {
     name_op *op = ud;
+    if (status == AL_ENOTFOUND)
+        status = 0;
     if (op->done)
         op->done(status, op->ud);
     op_free(op);

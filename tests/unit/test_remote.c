@@ -1000,6 +1000,36 @@ static void remote_link_between_local_actors(void **s)
     al_actor_release(a);
 }
 
+static void lookup_never(int status, al_remote_ref *ref, void *ud)
+{
+    (void)status;
+    (void)ref;
+    (void)ud;
+    fail_msg("no callback expected");
+}
+
+static void run_names_without_swarm(void *ud)
+{
+    int *rc = ud;
+    rc[0] = al_actor_register(F.counter, "x", NULL, NULL);
+    rc[1] = al_remote_lookup(F.node, "x", NULL, lookup_never, NULL);
+    rc[2] = al_actor_unregister(F.node, "x", NULL, NULL);
+    rc[3] = al_actor_register(F.counter, "", NULL, NULL);
+    rc[4] = al_remote_lookup(F.node, "x", NULL, NULL, NULL);
+}
+
+static void names_need_a_swarm(void **s)
+{
+    (void)s;
+    int rc[5];
+    on_loop(run_names_without_swarm, rc);
+    assert_int_equal(rc[0], AL_E_SWARM_NOT_BOOTSTRAPPED);
+    assert_int_equal(rc[1], AL_E_SWARM_NOT_BOOTSTRAPPED);
+    assert_int_equal(rc[2], AL_E_SWARM_NOT_BOOTSTRAPPED);
+    assert_int_equal(rc[3], AL_EINVAL);
+    assert_int_equal(rc[4], AL_EINVAL);
+}
+
 static void stop_codes(void **s)
 {
     (void)s;
@@ -1063,6 +1093,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(remote_link_between_local_actors, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(names_need_a_swarm, setup, teardown),
         cmocka_unit_test(stop_codes),
         cmocka_unit_test(reply_kinds_must_match),
     };

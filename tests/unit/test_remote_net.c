@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "counter.h"
+#include "kad.h"
+#include "multiaddr.h"
 #include "remote.h"
 #include "swarm_harness.h"
 
@@ -482,6 +484,196 @@ static void disconnect_is_peer_disconnected(void **s)
     pair_stop(&p);
 }
 
+/* ------------------------------------------------------------ names */
+
+typedef struct name_args {
+    al_node *node;
+    al_actor *actor;
+    const char *name, *type;
+    bool unregister, lookup;
+    int rc;
+    result res;
+    al_remote_ref *ref;
+} name_args;
+
+static void name_done(int status, void *ud)
+{
+    got_done(status, &((name_args *)ud)->res);
+}
+
+static void name_found(int status, al_remote_ref *ref, void *ud)
+{
+    name_args *n = ud;
+    n->ref = ref;
+    got_done(status, &n->res);
+}
+
+static void do_name(void *arg)
+{
+    name_args *n = arg;
+    if (n->lookup)
+        n->rc = al_remote_lookup(n->node, n->name, n->type, name_found, n);
+    else if (n->unregister)
+        n->rc = al_actor_unregister(n->node, n->name, name_done, n);
+    else
+        n->rc = al_actor_register(n->actor, n->name, name_done, n);
+}
+
+static bool name_finished(void *arg)
+{
+    name_args *n = arg;
+    pthread_mutex_lock(&n->res.mu);
+    bool d = n->res.done;
+    pthread_mutex_unlock(&n->res.mu);
+    return d;
+}
+
+/* Runs one name operation on node and returns its outcome. */
+static int name_op(name_args n, al_remote_ref **ref)
+{
+    memset(&n.res, 0, sizeof(n.res));
+    pthread_mutex_init(&n.res.mu, NULL);
+    assert_true(on_loop(n.node, do_name, &n));
+    if (n.rc)
+        return n.rc;
+    assert_true(wait_until(name_finished, &n, DEADLINE_MS));
+    if (ref)
+        *ref = n.ref;
+    else if (n.ref)
+        on_loop(n.node, free_ref, n.ref);
+    return n.res.status;
+}
+
+/* a learns b as a Kademlia server, as the examples do with their
+ * bootstrap peers. */
+static void add_b_to_kad(void *arg)
+{
+    pair *p = arg;
+    al__maddr m;
+    uint8_t b[AL__MADDR_MAX_BYTES];
+    assert_int_equal(al__maddr_parse(&m, p->b.addr, NULL), 0);
+    int n = al__maddr_encode(&m, b, sizeof(b));
+    assert_true(n > 0);
+    assert_int_equal(
+        al__kad_add_address(al__kad_of(p->a.node), &p->b.id, b, (size_t)n), 0);
+}
+
+static void register_lookup_unregister(void **s)
+{
+    (void)s;
+    pair p;
+    pair_start(&p, NULL);
+    assert_true(on_loop(p.a.node, add_b_to_kad, &p));
+    /* b registers its counter; a finds it by name. */
+    assert_int_equal(name_op((name_args){.node = p.b.node,
+                                         .actor = p.counter,
+                                         .name = "counter"},
+                             NULL),
+                     0);
+    al_remote_ref *ref = NULL;
+    assert_int_equal(name_op((name_args){.node = p.a.node,
+                                         .name = "counter",
+                                         .type = COUNTER_REMOTE_ID,
+                                         .lookup = true},
+                             &ref),
+                     0);
+    assert_non_null(ref);
+    assert_true(al_peer_id_equal(&al_remote_ref_id(ref)->peer, &p.b.id));
+    assert_int_equal(al_remote_ref_id(ref)->seq, al_actor_seq(p.counter));
+    assert_string_equal(al_remote_ref_remote_id(ref), COUNTER_REMOTE_ID);
+    on_loop(p.a.node, free_ref, p.ref);
+    p.ref = ref;
+    result r = ask1(&p, COUNTER_INC_ID, inc10, 9, NULL);
+    assert_int_equal(r.value, 10);
+
+    assert_int_equal(name_op((name_args){.node = p.a.node,
+                                         .name = "counter",
+                                         .type = "test::Watcher",
+                                         .lookup = true},
+                             NULL),
+                     AL_E_BAD_ACTOR_TYPE);
+    assert_int_equal(
+        name_op(
+            (name_args){.node = p.a.node, .name = "counter", .lookup = true},
+            NULL),
+        0);
+    assert_int_equal(
+        name_op((name_args){.node = p.a.node, .name = "nobody", .lookup = true},
+                NULL),
+        AL_ENOTFOUND);
+    assert_int_equal(
+        name_op((name_args){.node = p.a.node, .name = "", .lookup = true},
+                NULL),
+        AL_EINVAL);
+
+    /* Unregistering puts a tombstone: the name is gone for a too. The
+     * actor stays served while another name (my_actor, from pair_start)
+     * keeps it, and no longer once that one goes too. */
+    assert_int_equal(name_op((name_args){.node = p.b.node,
+                                         .name = "counter",
+                                         .unregister = true},
+                             NULL),
+                     0);
+    assert_int_equal(
+        name_op(
+            (name_args){.node = p.a.node, .name = "counter", .lookup = true},
+            NULL),
+        AL_ENOTFOUND);
+    r = ask1(&p, COUNTER_INC_ID, inc10, 9, NULL);
+    assert_int_equal(r.value, 20);
+    assert_int_equal(name_op((name_args){.node = p.b.node,
+                                         .name = "my_actor",
+                                         .unregister = true},
+                             NULL),
+                     0);
+    r = ask1(&p, COUNTER_INC_ID, inc10, 9, NULL);
+    assert_int_equal(r.status, AL_E_ACTOR_NOT_RUNNING);
+    pair_stop(&p);
+}
+
+static void register_alone_stores_locally(void **s)
+{
+    (void)s;
+    pair p;
+    pair_start(&p, NULL);
+    /* a has no listener and b's connection is the only one; a node of its
+     * own: */
+    tnode c;
+    assert_int_equal(tn_start(&c, NULL, NULL), 0);
+    al_actor *counter;
+    assert_int_equal(counter_spawn(c.node, 0, &counter), 0);
+    assert_int_equal(
+        name_op((name_args){.node = c.node, .actor = counter, .name = "solo"},
+                NULL),
+        0);
+    al_remote_ref *ref = NULL;
+    assert_int_equal(name_op((name_args){.node = c.node,
+                                         .name = "solo",
+                                         .type = COUNTER_REMOTE_ID,
+                                         .lookup = true},
+                             &ref),
+                     0);
+    /* The ref names this very node: the ask runs locally. */
+    result res;
+    batch b = {ref,   COUNTER_INC_ID, inc10, 9, AL_SEND_OPTS_DEFAULT,
+               false, &res,           1,     0};
+    send_batch(&c, &b);
+    assert_int_equal(res.status, 0);
+    assert_int_equal(res.value, 10);
+    assert_int_equal(
+        name_op((name_args){.node = c.node, .name = "solo", .unregister = true},
+                NULL),
+        0);
+    assert_int_equal(
+        name_op((name_args){.node = c.node, .name = "solo", .lookup = true},
+                NULL),
+        AL_ENOTFOUND);
+    on_loop(c.node, free_ref, ref);
+    al_actor_release(counter);
+    tn_stop(&c);
+    pair_stop(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +685,8 @@ int main(void)
         cmocka_unit_test(peer_stopping_ends_pending_asks),
         cmocka_unit_test(remote_actor_death_reaches_linked_actor),
         cmocka_unit_test(disconnect_is_peer_disconnected),
+        cmocka_unit_test(register_lookup_unregister),
+        cmocka_unit_test(register_alone_stores_locally),
     };
     return cmocka_run_group_tests_name("remote_net", tests, NULL, NULL);
 }
