@@ -33,6 +33,9 @@
 #define SHED_HEAD      32          /* bytes kept of a refused request */
 #define DETAIL_MAX     512
 #define NBUCKETS_FIRST 16
+/* Remote links one actor may hold: peers create them, so they are bounded
+ * (beyond it a Link is refused with MailboxFull). */
+#define LINKS_MAX 4096
 
 #define container_of(p, type, member)                                          \
     ((type *)(void *)((char *)(p)-offsetof(type, member)))
@@ -542,6 +545,8 @@ static int link_add(served *sv, const al_actor_id *id, const char *remote_id)
         l->remote_id = copy;
         return 0;
     }
+    if (sv->nlinks >= LINKS_MAX)
+        return AL_ELIMIT;
     if (sv->nlinks == sv->caplinks) {
         uint32_t cap = sv->caplinks ? sv->caplinks * 2 : 4;
         rlink *v = realloc(sv->links, cap * sizeof(*v));
@@ -836,7 +841,12 @@ static void dispatch_link(al__remote *r, const al_peer_id *from,
             respond(c, 0); /* an actor is not linked to itself */
             return;
         }
-        if (link_add(sv, &sib, sib_type)) {
+        int rc = link_add(sv, &sib, sib_type);
+        if (rc == AL_ELIMIT) {
+            respond(c, AL_E_MAILBOX_FULL);
+            return;
+        }
+        if (rc) {
             c->done(c, NULL);
             return;
         }
@@ -1046,13 +1056,8 @@ static int status_of_open(int status)
 
 static const char *kind_name(enum al__kw_kind k)
 {
-    static const char *const names[] = {"Ask",
-                                        "Tell",
-                                        "Link",
-                                        "Unlink",
-                                        "SignalLinkDied",
-                                        "Outbound"
-                                        "Failure"};
+    static const char *const names[] = {
+        "Ask", "Tell", "Link", "Unlink", "SignalLinkDied", "OutboundFailure"};
     return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
 
@@ -1818,11 +1823,13 @@ static int link_request(al__remote *r, al_actor *local, al_remote_ref *remote,
     if (kind == AL__KW_LINK) {
         int rc = al__remote_expose(r, local, NULL);
         served *sv = rc ? NULL : served_find(r, op->seq);
-        if (!sv || link_add(sv, &op->other, remote->remote_id)) {
+        if (!rc)
+            rc = sv ? link_add(sv, &op->other, remote->remote_id) : AL_ENOMEM;
+        if (rc) {
             if (sv)
                 served_prune(sv);
             free(op);
-            return rc ? rc : AL_ENOMEM;
+            return rc;
         }
     } else {
         served *sv = served_find(r, op->seq);
