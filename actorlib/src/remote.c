@@ -1353,6 +1353,8 @@ static int send_request(al__remote *r, const al_peer_id *peer,
     }
     al_error err = {0};
     int rc = al__kw_request_encode(req, &q->buf, &err);
+    if (rc == 0 && q->buf.len > AL__KW_REQUEST_MAX)
+        rc = AL_ELIMIT; /* the peer would drop it unanswered */
     if (rc) {
         q->delivered = true;
         req_maybe_free(q);
@@ -1590,9 +1592,11 @@ static void remote_stop(al_node *node, void *ud)
         else
             req_maybe_free(q);
     }
+    /* Answers already written go out with the swarm's last flush; only
+     * requests that can no longer be answered are reset. */
     for (inb *b = r->inbs, *next; b; b = next) {
         next = b->next;
-        if (b->s)
+        if (b->s && !b->answered)
             al__stream_reset(b->s);
     }
     maybe_done(r);
@@ -1697,7 +1701,7 @@ static int send_checks(const al_remote_ref *to, const char *message_remote_id,
 {
     if (!to || !message_remote_id || (len && !payload))
         return AL_EINVAL;
-    /* The envelope spends about 4 bytes per payload byte at worst. */
+    /* A payload byte takes up to two bytes of the envelope (1 MiB). */
     if (len > AL__KW_REQUEST_MAX / 2)
         return AL_ELIMIT;
     *r = al__remote_of(to->node);

@@ -1030,6 +1030,55 @@ static void names_need_a_swarm(void **s)
     assert_int_equal(rc[4], AL_EINVAL);
 }
 
+static void links_per_actor_are_bounded(void **s)
+{
+    (void)s;
+    enum { N = 4097 };
+    static al_buf reqs[N];
+    static answer a[N];
+    for (int i = 0; i < N; i++) {
+        al_actor_id sib = {.seq = (uint64_t)i, .peer = F.other};
+        reqs[i] =
+            link_request(AL__KW_LINK, counter_id(), COUNTER_REMOTE_ID, sib);
+    }
+    serve_many(reqs, a, N);
+    for (int i = 0; i < N - 1; i++) {
+        assert_bytes(&a[i], LIT("\xa1\x64"
+                                "Link"
+                                "\xa1\x62"
+                                "Ok"
+                                "\x80"));
+        answer_free(&a[i]);
+        al_buf_free(&reqs[i]);
+    }
+    al__kw_response r = decoded(&a[N - 1], AL__KW_LINK, AL_E_MAILBOX_FULL);
+    al__kw_response_free(&r);
+    answer_free(&a[N - 1]);
+    al_buf_free(&reqs[N - 1]);
+}
+
+static void run_too_large(void *ud)
+{
+    int *rc = ud;
+    static uint8_t big[AL__KW_REQUEST_MAX / 2 + 1];
+    al_actor_id id = counter_id();
+    al_remote_ref *ref;
+    *rc = al_remote_ref_new(F.node, &id, COUNTER_REMOTE_ID, &ref);
+    if (*rc)
+        return;
+    *rc = al_remote_ask(ref, COUNTER_INC_ID, big, sizeof(big), NULL, got_reply,
+                        NULL);
+    al_remote_ref_free(ref);
+}
+
+static void oversized_payload_is_refused(void **s)
+{
+    (void)s;
+    int rc = -1;
+    on_loop(run_too_large, &rc);
+    assert_int_equal(rc, AL_ELIMIT);
+}
+
 static void stop_codes(void **s)
 {
     (void)s;
@@ -1094,6 +1143,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(remote_link_between_local_actors, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(names_need_a_swarm, setup, teardown),
+        cmocka_unit_test_setup_teardown(links_per_actor_are_bounded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(oversized_payload_is_refused, setup,
+                                        teardown),
         cmocka_unit_test(stop_codes),
         cmocka_unit_test(reply_kinds_must_match),
     };
