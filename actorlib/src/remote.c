@@ -25,6 +25,7 @@
 
 #include "actor.h"
 #include "node.h"
+#include "record.h"
 #include "timer.h"
 
 #define POOL_MAX       256
@@ -536,17 +537,17 @@ static rlink *link_find(served *sv, const al_actor_id *id)
 
 static int link_add(served *sv, const al_actor_id *id, const char *remote_id)
 {
+    rlink *l = link_find(sv, id);
+    if (!l && sv->nlinks >= LINKS_MAX)
+        return AL_ELIMIT;
     char *copy = strdup(remote_id ? remote_id : "");
     if (!copy)
         return AL_ENOMEM;
-    rlink *l = link_find(sv, id);
     if (l) {
         free(l->remote_id);
         l->remote_id = copy;
         return 0;
     }
-    if (sv->nlinks >= LINKS_MAX)
-        return AL_ELIMIT;
     if (sv->nlinks == sv->caplinks) {
         uint32_t cap = sv->caplinks ? sv->caplinks * 2 : 4;
         rlink *v = realloc(sv->links, cap * sizeof(*v));
@@ -833,7 +834,7 @@ static void dispatch_link(al__remote *r, const al_peer_id *from,
     al_actor_id sib = other_side(&l->sibbling_id, from, r);
     if (req->kind == AL__KW_LINK) {
         const char *sib_type = cstr(&l->sibbling_remote_id);
-        if (!sib_type) {
+        if (!sib_type || l->sibbling_remote_id.len > AL__RECORD_REMOTE_ID_MAX) {
             respond_unknown_actor(c, &l->sibbling_remote_id);
             return;
         }
