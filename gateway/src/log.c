@@ -1,0 +1,333 @@
+/* JSON lines on stdout, batched per loop iteration. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "log.h"
+
+#define BATCH_MAX (64u * 1024u)
+
+static struct {
+    pthread_mutex_t lock;
+    FILE *out;
+    int max_level;
+    bool batching;
+    al_buf pending;
+} sink = {PTHREAD_MUTEX_INITIALIZER, NULL, GW_LOG_INFO, false, {0}};
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+int gw_log_level_parse(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (s && strcasecmp(s, level_names[i]) == 0)
+            return i;
+    if (s && strcasecmp(s, "warning") == 0)
+        return GW_LOG_WARN;
+    return -1;
+}
+
+const char *gw_log_level_name(int level)
+{
+    return level >= 0 && level < 4 ? level_names[level] : "info";
+}
+
+void gw_log_open(FILE *out, int max_level)
+{
+    pthread_mutex_lock(&sink.lock);
+    sink.out = out;
+    sink.max_level = max_level;
+    pthread_mutex_unlock(&sink.lock);
+}
+
+bool gw_log_enabled(int level)
+{
+    return level <= sink.max_level;
+}
+
+static FILE *out_file(void)
+{
+    return sink.out ? sink.out : stdout;
+}
+
+/* Caller holds the lock. */
+static void flush_locked(void)
+{
+    if (sink.pending.len) {
+        FILE *f = out_file();
+        fwrite(sink.pending.data, 1, sink.pending.len, f);
+        fflush(f);
+        sink.pending.len = 0;
+    }
+}
+
+void gw_log_flush(void)
+{
+    pthread_mutex_lock(&sink.lock);
+    flush_locked();
+    pthread_mutex_unlock(&sink.lock);
+}
+
+void gw_log_set_batching(bool on)
+{
+    pthread_mutex_lock(&sink.lock);
+    sink.batching = on;
+    if (!on) {
+        flush_locked();
+        al_buf_free(&sink.pending);
+    }
+    pthread_mutex_unlock(&sink.lock);
+}
+
+static void write_line(const uint8_t *data, size_t len)
+{
+    pthread_mutex_lock(&sink.lock);
+    if (sink.batching && al_buf_append(&sink.pending, data, len) == 0) {
+        if (sink.pending.len >= BATCH_MAX)
+            flush_locked();
+    } else {
+        flush_locked();
+        FILE *f = out_file();
+        fwrite(data, 1, len, f);
+        fflush(f);
+    }
+    pthread_mutex_unlock(&sink.lock);
+}
+
+/* ------------------------------------------------------------ escaping */
+
+size_t gw_utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    unsigned cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2, min = 0x80, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3, min = 0x800, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+int gw_json_escape(al_buf *b, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)str;
+    int rc = al_buf_reserve(b, n + 2);
+    if (rc)
+        return rc;
+    b->data[b->len++] = '"';
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        char esc[8];
+        size_t elen = 0;
+        const void *src = s + i;
+        size_t slen;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c, elen = 2;
+        } else if (c == '\n') {
+            memcpy(esc, "\\n", 2), elen = 2;
+        } else if (c == '\r') {
+            memcpy(esc, "\\r", 2), elen = 2;
+        } else if (c == '\t') {
+            memcpy(esc, "\\t", 2), elen = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[c >> 4], esc[5] = hex[c & 15], elen = 6;
+        }
+        if (elen) {
+            src = esc, slen = elen, i++;
+        } else {
+            slen = gw_utf8_seq(s + i, n - i);
+            if (slen == 0) {
+                src = "\\ufffd", slen = 6, i++;
+            } else {
+                i += slen;
+            }
+        }
+        if ((rc = al_buf_append(b, src, slen)))
+            return rc;
+    }
+    return al_buf_append(b, "\"", 1);
+}
+
+/* ------------------------------------------------------------ lines */
+
+static void put(gw_logline *l, const char *s, size_t n)
+{
+    if (l->on && !l->failed && al_buf_append(&l->buf, s, n))
+        l->failed = true;
+}
+
+static void put_key(gw_logline *l, const char *key)
+{
+    put(l, ",", 1);
+    if (l->on && !l->failed && gw_json_escape(&l->buf, key, strlen(key)))
+        l->failed = true;
+    put(l, ":", 1);
+}
+
+static void format_ts(char *buf, size_t cap)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+}
+
+void gw_format_time_ms(int64_t ms, char *buf, size_t cap)
+{
+    time_t secs = (time_t)(ms / 1000);
+    int frac = (int)(ms % 1000);
+    if (frac < 0) {
+        frac += 1000;
+        secs--;
+    }
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}
+
+bool gw_log_begin(gw_logline *l, int level, const char *event)
+{
+    memset(l, 0, sizeof(*l));
+    if (!gw_log_enabled(level))
+        return false;
+    l->on = true;
+    char ts[128];
+    format_ts(ts, sizeof(ts));
+    put(l, "{\"ts\":\"", 7);
+    put(l, ts, strlen(ts));
+    put(l, "\",\"level\":\"", 11);
+    const char *name = gw_log_level_name(level);
+    put(l, name, strlen(name));
+    put(l, "\"", 1);
+    gw_log_str(l, "event", event);
+    return true;
+}
+
+void gw_log_strn(gw_logline *l, const char *key, const char *val, size_t n)
+{
+    if (!l->on || !val)
+        return;
+    put_key(l, key);
+    if (!l->failed && gw_json_escape(&l->buf, val, n))
+        l->failed = true;
+}
+
+void gw_log_str(gw_logline *l, const char *key, const char *val)
+{
+    if (val)
+        gw_log_strn(l, key, val, strlen(val));
+}
+
+void gw_log_int(gw_logline *l, const char *key, int64_t v)
+{
+    char num[24];
+    if (!l->on)
+        return;
+    put_key(l, key);
+    put(l, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
+}
+
+void gw_log_uint(gw_logline *l, const char *key, uint64_t v)
+{
+    char num[24];
+    if (!l->on)
+        return;
+    put_key(l, key);
+    put(l, num,
+        (size_t)snprintf(num, sizeof(num), "%llu", (unsigned long long)v));
+}
+
+void gw_log_bool(gw_logline *l, const char *key, bool v)
+{
+    if (!l->on)
+        return;
+    put_key(l, key);
+    put(l, v ? "true" : "false", v ? 4 : 5);
+}
+
+void gw_log_raw(gw_logline *l, const char *key, const char *json, size_t n)
+{
+    if (!l->on || !json)
+        return;
+    put_key(l, key);
+    put(l, json, n);
+}
+
+void gw_log_cancel(gw_logline *l)
+{
+    al_buf_free(&l->buf);
+    l->on = false;
+}
+
+void gw_log_end(gw_logline *l)
+{
+    if (!l->on)
+        return;
+    put(l, "}\n", 2);
+    if (!l->failed)
+        write_line(l->buf.data, l->buf.len);
+    gw_log_cancel(l);
+}
+
+void gw_log_event(int level, const char *event, const char *fmt, ...)
+{
+    gw_logline l;
+    if (!gw_log_begin(&l, level, event))
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof(msg))
+        n = sizeof(msg) - 1;
+    gw_log_strn(&l, "message", msg, (size_t)n);
+    gw_log_end(&l);
+}
+
+static void from_actorlib(int level, const char *msg, void *ud)
+{
+    (void)ud;
+    int lv = level == AL_LOG_ERROR  ? GW_LOG_ERROR
+             : level == AL_LOG_WARN ? GW_LOG_WARN
+             : level == AL_LOG_INFO ? GW_LOG_INFO
+                                    : GW_LOG_DEBUG;
+    gw_log_event(lv, "actorlib", "%s", msg);
+}
+
+void gw_log_capture_actorlib(void)
+{
+    int max = sink.max_level == GW_LOG_ERROR  ? AL_LOG_ERROR
+              : sink.max_level == GW_LOG_WARN ? AL_LOG_WARN
+              : sink.max_level == GW_LOG_INFO ? AL_LOG_INFO
+                                              : AL_LOG_DEBUG;
+    al_log_set(from_actorlib, max, NULL);
+}
