@@ -172,9 +172,10 @@ static void ping_open(int status, al__stream *s, void *ud)
 int al_swarm_ping(al_node *node, const al_peer_id *peer, al_ping_cb cb,
                   void *ud)
 {
-    al__swarm *sw = al__swarm_of(node);
-    if (!sw)
-        return AL_E_SWARM_NOT_BOOTSTRAPPED;
+    al__swarm *sw;
+    int rc = al__swarm_enter(node, &sw);
+    if (rc)
+        return rc;
     if (!cb || !peer)
         return AL_EINVAL;
     ping *p = calloc(1, sizeof(*p));
@@ -184,7 +185,7 @@ int al_swarm_ping(al_node *node, const al_peer_id *peer, al_ping_cb cb,
     p->cb = cb;
     p->ud = ud;
     gnutls_rnd(GNUTLS_RND_NONCE, p->sent, sizeof(p->sent));
-    int rc = al__swarm_open_stream(sw, peer, AL__PING_PROTOCOL, ping_open, p);
+    rc = al__swarm_open_stream(sw, peer, AL__PING_PROTOCOL, ping_open, p);
     if (rc) {
         free(p);
         return rc;

@@ -179,6 +179,21 @@ al__swarm *al__swarm_of(al_node *node)
     return node ? node->swarm : NULL;
 }
 
+int al__swarm_enter(al_node *node, al__swarm **out)
+{
+    *out = NULL;
+    if (!node)
+        return AL_EINVAL;
+    /* Before the loop runs, its future thread may set things up. */
+    if (atomic_load_explicit(&node->loop_running, memory_order_acquire) &&
+        !pthread_equal(pthread_self(), node->loop_thread))
+        return AL_ESTATE;
+    if (!node->swarm)
+        return AL_E_SWARM_NOT_BOOTSTRAPPED;
+    *out = node->swarm;
+    return 0;
+}
+
 al_node *al__swarm_node(al__swarm *sw)
 {
     return sw->node;
@@ -232,8 +247,8 @@ static void emit(al__swarm *sw, enum al_swarm_event_type type,
 
 void al_swarm_on_event(al_node *node, al_swarm_event_cb cb, void *ud)
 {
-    al__swarm *sw = al__swarm_of(node);
-    if (!sw)
+    al__swarm *sw;
+    if (al__swarm_enter(node, &sw))
         return;
     sw->event_cb = cb;
     sw->event_ud = ud;
@@ -536,11 +551,12 @@ int al__swarm_add_address(al__swarm *sw, const al_peer_id *peer_id,
 int al_swarm_add_peer_address(al_node *node, const al_peer_id *peer_id,
                               const char *multiaddr)
 {
-    al__swarm *sw = al__swarm_of(node);
-    if (!sw)
-        return AL_E_SWARM_NOT_BOOTSTRAPPED;
+    al__swarm *sw;
+    int rc = al__swarm_enter(node, &sw);
+    if (rc)
+        return rc;
     al__maddr m;
-    int rc = al__maddr_parse(&m, multiaddr, NULL);
+    rc = al__maddr_parse(&m, multiaddr, NULL);
     if (rc)
         return rc;
     uint8_t b[AL__MADDR_MAX_BYTES];
@@ -1056,6 +1072,30 @@ static dial *dial_new(al__swarm *sw, const al_peer_id *peer_id)
     return d;
 }
 
+/* Makes addr (taken) the next address the dial tries; when the list is
+ * full, an address already tried (or else the last one) makes room. */
+static void dial_add_next(dial *d, uint8_t *addr, uint16_t len)
+{
+    if (d->naddrs == MAX_ADDRS) {
+        size_t drop = d->next_addr > 0 ? 0 : d->naddrs - 1;
+        free(d->addrs[drop]);
+        memmove(d->addrs + drop, d->addrs + drop + 1,
+                (d->naddrs - drop - 1) * sizeof(*d->addrs));
+        memmove(d->alen + drop, d->alen + drop + 1,
+                (d->naddrs - drop - 1) * sizeof(*d->alen));
+        d->naddrs--;
+        if (drop < d->next_addr)
+            d->next_addr--;
+    }
+    memmove(d->addrs + d->next_addr + 1, d->addrs + d->next_addr,
+            (d->naddrs - d->next_addr) * sizeof(*d->addrs));
+    memmove(d->alen + d->next_addr + 1, d->alen + d->next_addr,
+            (d->naddrs - d->next_addr) * sizeof(*d->alen));
+    d->addrs[d->next_addr] = addr;
+    d->alen[d->next_addr] = len;
+    d->naddrs++;
+}
+
 static int dial_wait(dial *d, enum wkind kind, al_dial_cb dcb, al__open_cb ocb,
                      const char *proto, void *ud)
 {
@@ -1304,14 +1344,15 @@ static void q_conn_closed(al__qconn *q, int status, const char *detail,
 
 int al_swarm_dial(al_node *node, const char *multiaddr, al_dial_cb cb, void *ud)
 {
-    al__swarm *sw = al__swarm_of(node);
-    if (!sw)
-        return AL_E_SWARM_NOT_BOOTSTRAPPED;
+    al__swarm *sw;
+    int rc = al__swarm_enter(node, &sw);
+    if (rc)
+        return rc;
     if (sw->stopping)
         return AL_ECANCELED;
     al__maddr m;
     al__quic_addr q;
-    int rc = al__maddr_parse(&m, multiaddr, NULL);
+    rc = al__maddr_parse(&m, multiaddr, NULL);
     if (rc)
         return rc;
     rc = al__maddr_to_quic_dial(&m, &q, NULL);
@@ -1354,32 +1395,24 @@ int al_swarm_dial(al_node *node, const char *multiaddr, al_dial_cb cb, void *ud)
         if (!d)
             return AL_ENOMEM;
     }
-    /* This address first, then whatever the dial already had. */
-    if (d->naddrs == MAX_ADDRS)
-        free(d->addrs[--d->naddrs]);
+    bool start = !d->attempt && !d->resolving && !d->start_queued;
+    job *j = start ? job_new(sw, J_DIAL_START) : NULL;
     uint8_t *copy = malloc((size_t)n);
-    if (!copy || dial_wait(d, W_DIAL, cb, NULL, NULL, ud)) {
+    if (!copy || (start && !j) || dial_wait(d, W_DIAL, cb, NULL, NULL, ud)) {
         free(copy);
-        if (!d->waiters && !d->attempt && !d->resolving) {
+        if (j)
+            job_free(sw, j);
+        if (!d->waiters && !d->attempt && !d->resolving && !d->start_queued) {
             dial_unlink(d);
             dial_free(d);
         }
         return AL_ENOMEM;
     }
     memcpy(copy, plain, (size_t)n);
-    memmove(d->addrs + d->next_addr + 1, d->addrs + d->next_addr,
-            (d->naddrs - d->next_addr) * sizeof(*d->addrs));
-    memmove(d->alen + d->next_addr + 1, d->alen + d->next_addr,
-            (d->naddrs - d->next_addr) * sizeof(*d->alen));
-    d->addrs[d->next_addr] = copy;
-    d->alen[d->next_addr] = (uint16_t)n;
-    d->naddrs++;
-    if (!d->attempt && !d->resolving && !d->start_queued) {
+    dial_add_next(d, copy, (uint16_t)n);
+    if (j) {
         /* Started from the flush, so that cb never runs inside this
          * call. */
-        job *j = job_new(sw, J_DIAL_START);
-        if (!j)
-            return AL_ENOMEM;
         j->dial = d;
         d->start_queued = true;
         job_push(sw, j);
@@ -1389,9 +1422,10 @@ int al_swarm_dial(al_node *node, const char *multiaddr, al_dial_cb cb, void *ud)
 
 int al_swarm_disconnect(al_node *node, const al_peer_id *peer_id)
 {
-    al__swarm *sw = al__swarm_of(node);
-    if (!sw)
-        return AL_E_SWARM_NOT_BOOTSTRAPPED;
+    al__swarm *sw;
+    int rc = al__swarm_enter(node, &sw);
+    if (rc)
+        return rc;
     peer_t *p = peer_find(sw, peer_id);
     if (!p || !p->nconns)
         return AL_ENOTFOUND;
@@ -1402,8 +1436,8 @@ int al_swarm_disconnect(al_node *node, const al_peer_id *peer_id)
 
 size_t al_swarm_peers(al_node *node, al_peer_info *out, size_t cap)
 {
-    al__swarm *sw = al__swarm_of(node);
-    if (!sw)
+    al__swarm *sw;
+    if (al__swarm_enter(node, &sw))
         return 0;
     size_t n = 0;
     for (size_t b = 0; b < PEER_BUCKETS; b++) {
@@ -1531,17 +1565,19 @@ size_t al__swarm_listen_sockaddrs(al__swarm *sw, struct sockaddr_storage *out,
 
 int al_swarm_listen_on(al_node *node, const char *multiaddr, al_error *err)
 {
-    al__swarm *sw = al__swarm_of(node);
-    if (!sw)
-        return al_error_set(err, AL_E_SWARM_NOT_BOOTSTRAPPED,
-                            "the swarm is not bootstrapped");
+    al__swarm *sw;
+    int rc = al__swarm_enter(node, &sw);
+    if (rc == AL_ESTATE)
+        return al_error_set(err, rc, "not on the node's loop thread");
+    if (rc)
+        return al_error_set(err, rc, "the swarm is not bootstrapped");
     if (sw->stopping)
         return al_error_set(err, AL_ECANCELED, "the swarm is stopping");
     if (sw->nlisteners == MAX_LISTENERS)
         return al_error_set(err, AL_ELIMIT, "too many listen addresses");
     al__maddr m;
     al__quic_addr q;
-    int rc = al__maddr_parse(&m, multiaddr, err);
+    rc = al__maddr_parse(&m, multiaddr, err);
     if (rc)
         return rc;
     rc = al__maddr_to_quic(&m, &q, err);
@@ -1572,8 +1608,8 @@ int al_swarm_listen_on(al_node *node, const char *multiaddr, al_error *err)
 
 size_t al_swarm_listen_addrs(al_node *node, char **out, size_t cap)
 {
-    al__swarm *sw = al__swarm_of(node);
-    if (!sw)
+    al__swarm *sw;
+    if (al__swarm_enter(node, &sw))
         return 0;
     struct sockaddr_storage addrs[64];
     size_t n = al__swarm_listen_sockaddrs(sw, addrs, 64), written = 0;
@@ -1655,9 +1691,13 @@ int al_swarm_bootstrap(al_node *node, al_identity *id,
                        const al_swarm_opts *opts, al_error *err)
 {
     int rc;
-    if (node->swarm) {
+    al__swarm *existing;
+    rc = al__swarm_enter(node, &existing);
+    if (rc != AL_E_SWARM_NOT_BOOTSTRAPPED) {
         al_identity_free(id);
-        return al_error_set(err, AL_ESTATE, "the swarm is already running");
+        return al_error_set(err, AL_ESTATE,
+                            rc == AL_ESTATE ? "not on the node's loop thread"
+                                            : "the swarm is already running");
     }
     if (!id) {
         rc = al_identity_generate(&id, err);

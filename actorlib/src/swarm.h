@@ -43,6 +43,10 @@ typedef void (*al__inbound_fn)(al__stream *s, void *ud);
 
 /* The swarm of a node, or NULL before al_swarm_bootstrap. */
 al__swarm *al__swarm_of(al_node *node);
+/* For the public al_swarm_* functions: *out = the node's swarm, or
+ * AL_ESTATE when called from another thread while the loop runs,
+ * AL_E_SWARM_NOT_BOOTSTRAPPED before al_swarm_bootstrap. */
+int al__swarm_enter(al_node *node, al__swarm **out);
 al_node *al__swarm_node(al__swarm *sw);
 const al_peer_id *al__swarm_local_peer(al__swarm *sw);
 

@@ -13,13 +13,13 @@ echo "== QUIC swarm: actorlib <-> js-libp2p (pings, one stream each) =="
 here=$(cd "$(dirname "$0")/.." && pwd)/interop
 INTEROP_SETUP="$here/setup.sh"
 . "$here/setup.sh"
-if interop_setup >/dev/null; then
+if interop_setup; then
     jslog=$(mktemp)
     "$NODE" "$here/peer.mjs" serve >"$jslog" 2>&1 &
     jspid=$!
     if line=$(wait_line "$jslog" '^LISTEN /ip4/127\.0\.0\.1/' 60); then
-        "$B/bin/bench-quic" ping "${line#LISTEN }" 1000 |
-            sed 's/actorlib -> remote/actorlib -> js-libp2p/'
+        "$B/bin/bench-quic" ping "${line#LISTEN }" 1000 \
+            "ping actorlib -> js-libp2p (sequential)"
     else
         echo "js-libp2p node did not start"
     fi

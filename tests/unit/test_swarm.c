@@ -691,6 +691,14 @@ static void bad_arguments(void **state)
     assert_int_equal(b.rc[3], AL_EINVAL);
     assert_int_equal(b.rc[4], AL_EINVAL);
     assert_int_equal(b.rc[5], AL_EINVAL);
+    /* From another thread while the loop runs. */
+    assert_int_equal(
+        al_swarm_dial(a.node, "/ip4/127.0.0.1/udp/9/quic-v1", NULL, NULL),
+        AL_ESTATE);
+    assert_int_equal(al_swarm_ping(a.node, &a.id, NULL, NULL), AL_ESTATE);
+    assert_int_equal(al_swarm_peers(a.node, NULL, 0), 0);
+    al_error err = {0};
+    assert_int_equal(al_swarm_listen_on(a.node, LOCAL, &err), AL_ESTATE);
     tn_stop(&a);
 }
 
@@ -809,6 +817,81 @@ static void simultaneous_dials(void **state)
     tn_stop(&a);
 }
 
+typedef struct multi_dial {
+    tnode *t;
+    char addrs[20][200];
+    dial_args d[20];
+    int from, n;
+} multi_dial;
+
+static void do_dial_many(void *ud)
+{
+    multi_dial *m = ud;
+    for (int i = m->from; i < m->n; i++) {
+        m->d[i].t = m->t;
+        m->d[i].addr = m->addrs[i];
+        assert_int_equal(
+            al_swarm_dial(m->t->node, m->addrs[i], dial_done, &m->d[i]), 0);
+    }
+}
+
+static bool all_dials_done(void *arg)
+{
+    multi_dial *m = arg;
+    for (int i = 0; i < m->n; i++)
+        if (!dial_finished(&m->d[i]))
+            return false;
+    return true;
+}
+
+static bool datagram_waiting(void *arg)
+{
+    char c;
+    return recv(*(int *)arg, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
+static void many_addresses_one_dial(void **state)
+{
+    (void)state;
+    tnode b;
+    al_swarm_opts opts = {.handshake_timeout_ms = 100};
+    assert_int_equal(tn_start(&b, &opts, NULL), 0);
+    /* 18 silent addresses for one peer id: one dial, at most 16 addresses
+     * tried, every caller answered. */
+    static multi_dial m;
+    memset(&m, 0, sizeof(m));
+    m.t = &b;
+    m.n = 18;
+    int fds[18];
+    for (int i = 0; i < m.n; i++) {
+        fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof(sa);
+        assert_int_equal(bind(fds[i], (struct sockaddr *)&sa, len), 0);
+        getsockname(fds[i], (struct sockaddr *)&sa, &len);
+        snprintf(m.addrs[i], sizeof(m.addrs[i]),
+                 "/ip4/127.0.0.1/udp/%u/quic-v1/p2p/"
+                 "12D3KooWA4Xop1JaT3MHxwYMkCepYsv4iPVopMXwCz5iHYdBfeSB",
+                 ntohs(sa.sin_port));
+        pthread_mutex_init(&m.d[i].mu, NULL);
+    }
+    /* 16 at first; two more once the dial has moved past its second
+     * address, so that room is made by dropping a tried one. */
+    m.n = 16;
+    assert_true(on_loop(b.node, do_dial_many, &m));
+    assert_true(wait_until(datagram_waiting, &fds[1], DEADLINE_MS));
+    m.from = 16;
+    m.n = 18;
+    assert_true(on_loop(b.node, do_dial_many, &m));
+    assert_true(wait_until(all_dials_done, &m, 30000));
+    for (int i = 0; i < m.n; i++) {
+        assert_int_equal(m.d[i].status, AL_E_NETWORK_TIMEOUT);
+        close(fds[i]);
+    }
+    tn_stop(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -830,6 +913,7 @@ int main(void)
         cmocka_unit_test(identify_fills_address_book),
         cmocka_unit_test(ipv6_and_dns),
         cmocka_unit_test(simultaneous_dials),
+        cmocka_unit_test(many_addresses_one_dial),
     };
     return cmocka_run_group_tests_name("swarm", tests, NULL, NULL);
 }
