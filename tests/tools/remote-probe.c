@@ -2,13 +2,14 @@
  * payloads, for the integration tests.
  *
  *   remote-probe --bootstrap MULTIADDR [--timeout MS] [--inflight K]
- *                COMMAND ARGS
+ *                [--keep-going] COMMAND ARGS
  *     lookup NAME [TYPE]
  *         LOOKUP OK <peer id> <seq> <type> | LOOKUP <status name>
  *     ask NAME TYPE MESSAGE HEX [N]
  *         looks NAME up (any type), then sends N (default 1) asks of the
  *         MessagePack HEX to the actor as actor type TYPE, K at a time
- *         (none after the first failure; those in flight still end);
+ *         (none after the first failure unless --keep-going; those in
+ *         flight still end);
  *         prints "SENT" once the first K are out, then per ask
  *         ASK <i> OK <ms> <reply hex> | ASK <i> <status name> <ms> <detail>
  *     tell NAME TYPE MESSAGE HEX
@@ -32,6 +33,7 @@ typedef struct app {
     int ncmd;
     int64_t timeout_ms;
     unsigned inflight;
+    bool keep_going;
     long count, sent, ended;
     al_remote_ref *ref;
     al_buf payload;
@@ -103,7 +105,8 @@ static void asked(const al_reply *rep, void *ud)
         printf("ASK %ld %s %llu %s\n", o->index, al_status_name(rep->status),
                (unsigned long long)ms, rep->detail ? rep->detail : "");
         a->failures++;
-        a->count = a->sent; /* no new asks after a failure */
+        if (!a->keep_going)
+            a->count = a->sent; /* no new asks after a failure */
     }
     fflush(stdout);
     free(o);
@@ -260,7 +263,10 @@ int main(int argc, char **argv)
             a.boot = v;
         else if (strcmp(argv[i], "--timeout") == 0)
             a.timeout_ms = strtoll(v, NULL, 10);
-        else if (strcmp(argv[i], "--inflight") == 0)
+        else if (strcmp(argv[i], "--keep-going") == 0) {
+            a.keep_going = true;
+            continue;
+        } else if (strcmp(argv[i], "--inflight") == 0)
             a.inflight = (unsigned)strtoul(v, NULL, 10);
         else
             usage();
