@@ -14,6 +14,9 @@
  *         ASK <i> OK <ms> <reply hex> | ASK <i> <status name> <ms> <detail>
  *     tell NAME TYPE MESSAGE HEX
  *         TELL OK | TELL <status name> <detail>
+ *     askid SEQ TYPE MESSAGE HEX [N], tellid SEQ TYPE MESSAGE HEX
+ *         as ask and tell, to actor SEQ of the bootstrap peer itself (no
+ *         lookup: the peer need not run Kademlia)
  *
  * --timeout is the request timeout (default 10 s). Exit status 0 when
  * every step succeeded. */
@@ -147,6 +150,11 @@ static void told(int status, void *ud)
     finish(a);
 }
 
+static bool is(const app *a, const char *cmd)
+{
+    return strcmp(a->cmd[0], cmd) == 0;
+}
+
 static void found(int status, al_remote_ref *ref, void *ud)
 {
     app *a = ud;
@@ -182,7 +190,7 @@ static void found(int status, al_remote_ref *ref, void *ud)
         finish(a);
         return;
     }
-    if (strcmp(cmd, "tell") == 0) {
+    if (is(a, "tell") || is(a, "tellid")) {
         al_send_opts opts = AL_SEND_OPTS_DEFAULT;
         opts.request_timeout_ms = a->timeout_ms;
         rc = al_remote_tell(a->ref, a->cmd[3], a->payload.data, a->payload.len,
@@ -217,7 +225,6 @@ static void dialed(int status, const al_peer_id *peer, const char *detail,
                    void *ud)
 {
     app *a = ud;
-    (void)peer;
     if (status) {
         printf("DIAL %s %s\n", al_status_name(status), detail ? detail : "");
         a->failures++;
@@ -231,6 +238,14 @@ static void dialed(int status, const al_peer_id *peer, const char *detail,
         if (n > 0)
             al__kad_add_address(al__kad_of(a->node), al__maddr_peer(&m), b,
                                 (size_t)n);
+    }
+    if (is(a, "askid") || is(a, "tellid")) {
+        /* The target is the peer just dialed: no lookup. */
+        al_actor_id id = {.seq = strtoull(a->cmd[1], NULL, 10), .peer = *peer};
+        al_remote_ref *ref;
+        int rc = al_remote_ref_new(a->node, &id, a->cmd[2], &ref);
+        found(rc, rc ? NULL : ref, a);
+        return;
     }
     if (al__kad_bootstrap(al__kad_of(a->node), bootstrapped, a))
         lookup(a);
@@ -276,9 +291,9 @@ int main(int argc, char **argv)
     a.ncmd = argc - i;
     if (!a.boot || a.ncmd < 2 || a.inflight == 0)
         usage();
-    if ((strcmp(a.cmd[0], "ask") == 0 || strcmp(a.cmd[0], "tell") == 0)
-            ? a.ncmd < 5
-            : strcmp(a.cmd[0], "lookup") != 0)
+    bool send = is(&a, "ask") || is(&a, "tell") || is(&a, "askid") ||
+                is(&a, "tellid");
+    if (send ? a.ncmd < 5 : !is(&a, "lookup"))
         usage();
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
