@@ -291,8 +291,8 @@ int main(int argc, char **argv)
     a.ncmd = argc - i;
     if (!a.boot || a.ncmd < 2 || a.inflight == 0)
         usage();
-    bool send = is(&a, "ask") || is(&a, "tell") || is(&a, "askid") ||
-                is(&a, "tellid");
+    bool send =
+        is(&a, "ask") || is(&a, "tell") || is(&a, "askid") || is(&a, "tellid");
     if (send ? a.ncmd < 5 : !is(&a, "lookup"))
         usage();
     signal(SIGPIPE, SIG_IGN);
