@@ -14,9 +14,10 @@
  * Lifetime: the state outlives every stream and every stream-open it
  * started (the node's closer completes only when those are gone), and
  * every dispatched call (a call still waiting for an actor when the node
- * stops keeps the state alive until it ends). Callbacks registered with
- * the swarm carry the node, not the state, because the swarm offers no way
- * to unregister them. */
+ * stops keeps the state alive until it ends). The swarm offers no way to
+ * unregister a protocol handler or a connection watch: the handler carries
+ * the node, not the state, and the closer waits until the swarm is gone
+ * before the state (which holds the watch) may go. */
 #include "remote.h"
 
 #include <stdio.h>
@@ -152,6 +153,7 @@ struct al__remote {
     al__conn_watch watch;
     al__timer poll; /* stopping: waits for the swarm to be gone */
     bool stopping;
+    bool in_stop; /* remote_stop walks the lists: nothing is freed */
     bool closer_done;
     bool handler_set;
 };
@@ -300,7 +302,7 @@ static void remote_free(al__remote *r)
  * call is left either. */
 static void maybe_done(al__remote *r)
 {
-    if (!r->stopping)
+    if (!r->stopping || r->in_stop)
         return;
     if (!r->closer_done) {
         if (r->nstreams || r->nopening)
@@ -1494,8 +1496,15 @@ static void inb_on_fin(al__stream *s, void *ud)
     if (!b->answered)
         b->serving = sv;
     buf_recycle(&b->buf);
-    if (!b->s && !b->serving)
-        inb_free(b); /* the stream closed while the answer was written */
+    if (!b->s) {
+        /* The stream closed while the request was being served. */
+        if (b->serving) {
+            al__rserve_cancel(b->serving);
+            b->serving = NULL;
+        }
+        inb_uncount(b);
+        inb_free(b);
+    }
 }
 
 static void inb_on_close(al__stream *s, int status, void *ud)
@@ -1584,6 +1593,7 @@ static void remote_stop(al_node *node, void *ud)
     (void)node;
     al__remote *r = ud;
     r->stopping = true;
+    r->in_stop = true;
     for (rreq *q = r->reqs, *next; q; q = next) {
         next = q->next;
         q->buffered = false;
@@ -1600,6 +1610,7 @@ static void remote_stop(al_node *node, void *ud)
         if (b->s && !b->answered)
             al__stream_reset(b->s);
     }
+    r->in_stop = false;
     maybe_done(r);
 }
 
