@@ -459,6 +459,22 @@ static void remote_actor_death_reaches_linked_actor(void **s)
     pair_stop(&p);
 }
 
+static void local_actor_death_reaches_remote_actor(void **s)
+{
+    (void)s;
+    pair p;
+    pair_start(&p, NULL);
+    watcher w = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    link_args l;
+    link_to(&p, &l, &w);
+    /* a's watcher dies: b's counter hears it through SignalLinkDied and,
+     * having no on_link_died, stops on the Killed reason. */
+    al_actor_kill(l.local);
+    assert_int_equal(al_actor_wait(p.counter), AL_STOP_LINK_DIED);
+    al_actor_release(l.local);
+    pair_stop(&p);
+}
+
 static void do_disconnect(void *arg)
 {
     pair *p = arg;
@@ -684,6 +700,7 @@ int main(void)
         cmocka_unit_test(over_the_limit_is_mailbox_full),
         cmocka_unit_test(peer_stopping_ends_pending_asks),
         cmocka_unit_test(remote_actor_death_reaches_linked_actor),
+        cmocka_unit_test(local_actor_death_reaches_remote_actor),
         cmocka_unit_test(disconnect_is_peer_disconnected),
         cmocka_unit_test(register_lookup_unregister),
         cmocka_unit_test(register_alone_stores_locally),
