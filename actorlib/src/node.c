@@ -142,7 +142,7 @@ void al__node_check_done(al_node *n)
             c->stop(n, c->ud);
     }
     if (n->pending_closers == 0 && !n->closed)
-        finish(n, true);
+        finish(n, !n->freeing);
 }
 
 void al__node_closer_done(al_node *node)
@@ -174,9 +174,17 @@ void al_node_free(al_node *node)
     if (!node)
         return;
     if (!node->closed) {
-        /* The loop never ran to completion: close what we opened. */
+        /* The loop never ran to completion. Subsystems (the swarm) still
+         * close through their closers, which need the loop; commands still
+         * in the inbox (spawns, sends) are dropped, not run. */
+        node->freeing = true;
+        node->loop_thread = pthread_self();
+        atomic_store(&node->loop_running, true);
         node->stopping = true;
-        finish(node, false);
+        al__node_stop_actors(node);
+        al__node_check_done(node);
+        uv_run(&node->loop, UV_RUN_DEFAULT);
+        atomic_store(&node->loop_running, false);
     }
     uv_run(&node->loop, UV_RUN_NOWAIT);
     uv_loop_close(&node->loop);

@@ -50,6 +50,7 @@ struct al_node {
     bool dispatch_active;
     bool closed;
     bool closers_started;
+    bool freeing; /* al_node_free on a loop that never finished */
     int pending_closers;
     al__closer *closers;
 
