@@ -35,6 +35,11 @@
 #define SHED_HEAD      32          /* bytes kept of a refused request */
 #define DETAIL_MAX     512
 #define NBUCKETS_FIRST 16
+/* Bytes of requests being read, all streams together: a request is read
+ * whole before it is served, so many slow senders could otherwise hold
+ * max_inbound x 1 MiB. Beyond it a stream is reset, as an oversized
+ * request is. */
+#define INBOUND_BYTES_MAX (64u << 20)
 /* Remote links one actor may hold: peers create them, so they are bounded
  * (beyond it a Link is refused with MailboxFull). */
 #define LINKS_MAX 4096
@@ -131,6 +136,7 @@ struct al__remote {
     al_peer_id local;
     uint32_t max_inbound;
     uint32_t inbound;
+    size_t inbound_bytes; /* buffered by unserved inbound streams */
 
     served **buckets;
     size_t nbuckets, nserved;
@@ -1409,16 +1415,23 @@ static void inb_uncount(inb *b)
     }
 }
 
+/* The request bytes of b no longer count against INBOUND_BYTES_MAX. */
+static void inb_drop_bytes(inb *b)
+{
+    b->r->inbound_bytes -= b->buf.len;
+    buf_recycle(&b->buf);
+}
+
 static void inb_free(inb *b)
 {
     al__remote *r = b->r;
+    inb_drop_bytes(b);
     if (b->prev)
         b->prev->next = b->next;
     else
         r->inbs = b->next;
     if (b->next)
         b->next->prev = b->prev;
-    buf_recycle(&b->buf);
     if (r->nfree_inbs < POOL_MAX) {
         b->next = r->free_inbs;
         r->free_inbs = b;
@@ -1455,18 +1468,24 @@ static void inb_on_data(al__stream *s, const uint8_t *data, size_t len,
         return;
     if (b->shed) {
         size_t room = SHED_HEAD - b->buf.len;
-        if (al_buf_append(&b->buf, data, len < room ? len : room))
+        size_t take = len < room ? len : room;
+        if (al_buf_append(&b->buf, data, take))
             b->answered = true;
+        else
+            b->r->inbound_bytes += take;
         return;
     }
     if (len > AL__KW_REQUEST_MAX - b->buf.len ||
+        len > INBOUND_BYTES_MAX - b->r->inbound_bytes ||
         al_buf_append(&b->buf, data, len)) {
         /* As libp2p's codec: an oversized request is an I/O error and the
          * stream is dropped unanswered. */
         b->answered = true;
         inb_uncount(b);
         al__stream_reset(s);
+        return;
     }
+    b->r->inbound_bytes += len;
 }
 
 static void inb_on_fin(al__stream *s, void *ud)
@@ -1495,7 +1514,7 @@ static void inb_on_fin(al__stream *s, void *ud)
     b->in_serve = false;
     if (!b->answered)
         b->serving = sv;
-    buf_recycle(&b->buf);
+    inb_drop_bytes(b);
     if (!b->s) {
         /* The stream closed while the request was being served. */
         if (b->serving) {
