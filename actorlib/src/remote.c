@@ -504,7 +504,7 @@ static void on_served_death(al__death_watch *w, al_actor *dead, int reason)
         req.u.link_died.stop_reason = why;
         int rc = send_request(r, &l->id.peer, &req, 0, NULL, NULL, NULL);
         if (rc)
-            al_log(AL_LOG_WARN,
+            al_log(AL_LOG_INFO,
                    "remote: link-died signal for actor %llu "
                    "not sent: %s",
                    (unsigned long long)l->id.seq, al_strerror(rc));
