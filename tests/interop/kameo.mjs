@@ -8,8 +8,9 @@
 //       Listens on 127.0.0.1, prints PEER_ID, PEER_ID_HEX (the multihash
 //       bytes) and LISTEN, then serves
 //       /kameo/1: an Ask is answered {"Ask": {"Ok": <its payload>}}, a Tell
-//       {"Tell": {"Ok": []}}, anything else is dropped (stream reset). Each
-//       request is printed as "REQUEST <json>".
+//       {"Tell": {"Ok": []}}, anything else is dropped (stream reset); the
+//       message ids "garbage" and "wrong-kind" get bytes that are no CBOR
+//       value and a Tell answer. Each request is printed as "REQUEST <json>".
 //   node kameo.mjs ask MULTIADDR SEQ ACTOR_TYPE MESSAGE_ID PAYLOAD_HEX
 //       Dials MULTIADDR, sends one Ask to actor SEQ of that peer and prints
 //       "RESPONSE <json>" (or "ERROR <message>", exit 1).
@@ -154,7 +155,10 @@ if (mode === 'serve') {
       const req = decode(await readAll(stream))
       console.log('REQUEST', JSON.stringify(req))
       let resp
-      if (req.Ask) resp = map([['Ask', map([['Ok', vecU8(req.Ask.payload)]])]])
+      const message = (req.Ask ?? req.Tell ?? {}).message_remote_id
+      if (message === 'garbage') resp = [0xff, 0x00]
+      else if (message === 'wrong-kind') resp = map([['Tell', map([['Ok', [0x80]]])]])
+      else if (req.Ask) resp = map([['Ask', map([['Ok', vecU8(req.Ask.payload)]])]])
       else if (req.Tell) resp = map([['Tell', map([['Ok', [0x80]]])]])
       else throw new Error('not an Ask or a Tell')
       stream.send(Uint8Array.from(resp))

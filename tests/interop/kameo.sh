@@ -2,8 +2,9 @@
 # /kameo/1 between actorlib and a js-libp2p peer whose CBOR is written by
 # hand (kameo.mjs), both directions: js asks and tells counter-node (every
 # byte of the request made in js), and actorlib asks and tells a js server
-# that prints the request it decoded. Prints "N passed, N failed" last;
-# non-zero on any failure.
+# that prints the request it decoded, and reports a reply that does not
+# decode, or answers another kind, as BadReply. Prints "N passed, N failed"
+# last; non-zero on any failure.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -108,4 +109,14 @@ else
     bad "the Tell js saw"
     grep REQUEST "$work/js.log"
 fi
+for m in garbage wrong-kind; do
+    timeout 30 "$PROBE" --bootstrap "$js_addr" askid 3 remote::MyActor "$m" \
+        810a >"$work/g.log" 2>&1
+    if grep -qE '^ASK 0 BadReply [0-9]+ .+' "$work/g.log"; then
+        ok "a $m reply: $(grep -o 'BadReply.*' "$work/g.log")"
+    else
+        bad "a $m reply"
+        cat "$work/g.log"
+    fi
+done
 finish
