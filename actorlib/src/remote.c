@@ -1075,7 +1075,7 @@ void al__remote_reply_of(enum al__kw_kind kind, const al__kw_response *resp,
 {
     memset(out, 0, sizeof(*out));
     if (resp->kind != kind && resp->kind != AL__KW_OUTBOUND_FAILURE) {
-        snprintf(buf, cap, "%s response to a %s request", kind_name(resp->kind),
+        snprintf(buf, cap, "%s response to %s request", kind_name(resp->kind),
                  kind_name(kind));
         out->status = AL_E_BAD_REPLY;
         out->detail = buf;

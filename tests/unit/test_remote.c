@@ -1100,7 +1100,7 @@ static void reply_kinds_must_match(void **s)
     al__kw_response resp = {.kind = AL__KW_TELL, .status = 0};
     al__remote_reply_of(AL__KW_ASK, &resp, &out, buf, sizeof(buf));
     assert_int_equal(out.status, AL_E_BAD_REPLY);
-    assert_non_null(strstr(out.detail, "Tell response to a Ask"));
+    assert_non_null(strstr(out.detail, "Tell response to Ask request"));
     resp.kind = AL__KW_OUTBOUND_FAILURE;
     resp.status = AL_E_DIAL_FAILURE;
     al__remote_reply_of(AL__KW_ASK, &resp, &out, buf, sizeof(buf));
