@@ -72,8 +72,8 @@ int al__kad_bootstrap(al__kad *kad, al__kad_done_cb cb, void *ud);
  * AL_ETIMEDOUT when no peer acknowledged in time (10 s); AL_ENOTFOUND when
  * the lookup found no peer or every peer refused (rust's QuorumFailed);
  * the record stays in the local store either way and is republished. The
- * call fails with AL_ELIMIT when the value is too large (65 KiB, and a
- * PUT_VALUE must fit in a 16 KiB packet) or the store is full. Records
+ * call fails with AL_ELIMIT when the PUT_VALUE would not fit in one
+ * 16 KiB packet (about 16 KiB less the key) or the store is full. Records
  * live 48 h (rust-libp2p's default); own records are republished every
  * 22 h, stored ones replicated hourly. Copies key and value. */
 int al__kad_put(al__kad *kad, const uint8_t *key, size_t klen,

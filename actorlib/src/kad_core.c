@@ -16,7 +16,8 @@
 #define DEFAULT_PUBLISH    (22ull * 3600 * 1000)
 #define DEFAULT_REFRESH    (300ull * 1000)
 #define DEFAULT_INFLIGHT   256
-#define NEVER              UINT64_MAX
+/* Tag, length and the 30 characters of "2006-01-02T15:04:05.000000000Z". */
+#define TIME_RECEIVED_WIRE 32
 
 enum op_kind { OP_FIND, OP_GET, OP_PUT, OP_BOOTSTRAP };
 enum op_phase { PH_LOOKUP, PH_PUT, PH_DONE };
@@ -64,6 +65,7 @@ struct al__kad_core {
     size_t inflight, running;
     uint64_t next_req;
     uint64_t next_replicate, next_refresh;
+    bool closing; /* in al__kad_core_free: no new operations */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -249,6 +251,7 @@ void al__kad_core_free(al__kad_core *c)
 {
     if (!c)
         return;
+    c->closing = true;
     while (c->reqs) {
         req *r = c->reqs;
         c->reqs = r->next;
@@ -485,6 +488,8 @@ static void op_finish_now(al__kad_core *c, op *o, int status)
 int al__kad_core_bootstrap(al__kad_core *c, uint64_t now,
                            al__kad_core_done_cb cb, void *ud)
 {
+    if (c->closing)
+        return AL_ECANCELED;
     const al_peer_id *self = &c->table.local;
     op *o = op_new(c, OP_BOOTSTRAP, self->bytes, self->len, now);
     if (!o)
@@ -498,6 +503,8 @@ int al__kad_core_bootstrap(al__kad_core *c, uint64_t now,
 int al__kad_core_find_closest(al__kad_core *c, const uint8_t *key, size_t klen,
                               uint64_t now, al__kad_core_peers_cb cb, void *ud)
 {
+    if (c->closing)
+        return AL_ECANCELED;
     if (!key || klen == 0 || klen > AL__KAD_KEY_MAX)
         return AL_EINVAL;
     op *o = op_new(c, OP_FIND, key, klen, now);
@@ -523,6 +530,8 @@ static int take_value(op *o, const uint8_t *v, size_t len)
 int al__kad_core_get(al__kad_core *c, const uint8_t *key, size_t klen,
                      uint64_t now, al__kad_core_get_cb cb, void *ud)
 {
+    if (c->closing)
+        return AL_ECANCELED;
     if (!key || klen == 0 || klen > AL__KAD_KEY_MAX)
         return AL_EINVAL;
     op *o = op_new(c, OP_GET, key, klen, now);
@@ -563,12 +572,37 @@ static int put_record(al__kad_core *c, const al__kad_record *r, uint64_t now,
     return 0;
 }
 
+/* Whether PUT_VALUE of this record fits in one packet (the store allows
+ * larger values than a 16 KiB packet can carry, as rust's does). */
+static bool put_fits(const al__kad_core *c, const uint8_t *key, size_t klen,
+                     const uint8_t *value, size_t vlen)
+{
+    op o = {.key = (uint8_t *)key,
+            .klen = klen,
+            .value = (uint8_t *)value,
+            .vlen = vlen,
+            .publisher = c->table.local,
+            .expires = UINT64_MAX};
+    al_buf frame = {0};
+    int rc =
+        encode_request(&o, KAD__MESSAGE__MESSAGE_TYPE__PUT_VALUE, 0, &frame);
+    size_t len = frame.len;
+    al_buf_free(&frame);
+    /* A GET_VALUE answer carries the record with timeReceived (32 bytes
+     * on the wire) as well: it must fit too. */
+    return rc == 0 && len + TIME_RECEIVED_WIRE <= AL__KAD_MAX_PACKET;
+}
+
 int al__kad_core_put(al__kad_core *c, const uint8_t *key, size_t klen,
                      const uint8_t *value, size_t vlen, bool network,
                      uint64_t now, al__kad_core_done_cb cb, void *ud)
 {
+    if (c->closing)
+        return AL_ECANCELED;
     if (!key || klen == 0 || klen > AL__KAD_KEY_MAX || (vlen && !value))
         return AL_EINVAL;
+    if (!put_fits(c, key, klen, value, vlen))
+        return AL_ELIMIT;
     al__kad_record_in in = {
         .key = key,
         .klen = klen,

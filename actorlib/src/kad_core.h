@@ -63,7 +63,8 @@ typedef struct al__kad_core al__kad_core;
 int al__kad_core_new(const al_peer_id *local, const al__kad_config *cfg,
                      const al__kad_io *io, uint64_t now, al__kad_core **out);
 /* Operations still running end with AL_ECANCELED (their callbacks run
- * here); requests in flight are cancelled through io.cancel. */
+ * here; operations they start fail with AL_ECANCELED); requests in flight
+ * are cancelled through io.cancel. */
 void al__kad_core_free(al__kad_core *c);
 
 al__kad_table *al__kad_core_table(al__kad_core *c);
@@ -117,7 +118,8 @@ int al__kad_core_get(al__kad_core *c, const uint8_t *key, size_t klen,
  * one of them acknowledged (quorum 1), AL_ENOTFOUND when the lookup found
  * no peer or every PUT_VALUE failed, AL_ETIMEDOUT. Without network: 0.
  * Fails at once with AL_ELIMIT when the store refuses the record (full,
- * value too large), AL_EINVAL for an empty key. cb may be NULL. */
+ * value too large) or PUT_VALUE would not fit in one 16 KiB packet,
+ * AL_EINVAL for an empty key. cb may be NULL. */
 int al__kad_core_put(al__kad_core *c, const uint8_t *key, size_t klen,
                      const uint8_t *value, size_t vlen, bool network,
                      uint64_t now, al__kad_core_done_cb cb, void *ud);

@@ -296,6 +296,15 @@ static void on_get(int status, const uint8_t *v, size_t vlen, void *ud)
     r->vlen = vlen;
 }
 
+/* For values larger than result.value: only the length is kept. */
+static void on_big(int status, const uint8_t *v, size_t vlen, void *ud)
+{
+    result *r = ud;
+    r->done = true;
+    r->status = status;
+    r->vlen = v ? vlen : 0;
+}
+
 static void on_peers(int status, const al_peer_id *p, size_t n, void *ud)
 {
     result *r = ud;
@@ -1120,6 +1129,20 @@ static void put_quorum(void **state)
     assert_int_equal(al__kad_core_put(x->core, (const uint8_t *)"big", 3, big,
                                       sizeof(big), true, s->now, on_done, &r3),
                      AL_ELIMIT);
+    /* The store would take 16 KiB, but PUT_VALUE must fit in a packet. */
+    assert_int_equal(al__kad_core_put(x->core, (const uint8_t *)"big", 3, big,
+                                      AL__KAD_MAX_PACKET, true, s->now, on_done,
+                                      &r3),
+                     AL_ELIMIT);
+    assert_null(al__kad_store_get(al__kad_core_store(x->core),
+                                  (const uint8_t *)"big", 3, s->now));
+    result r4 = {.sim = s};
+    assert_int_equal(al__kad_core_put(x->core, (const uint8_t *)"big", 3, big,
+                                      16000, true, s->now, on_done, &r4),
+                     0);
+    run(s, &r4.done, s->now + 60000);
+    assert_int_equal(r4.status, 0);
+    sent = s->sent;
     /* A local hit is reported on the next tick, as found. */
     result got = {.sim = s};
     al__kad_core_get(x->core, (const uint8_t *)"solo", 4, s->now, on_get, &got);
@@ -1128,6 +1151,35 @@ static void put_quorum(void **state)
     assert_int_equal(got.status, 0);
     assert_int_equal(got.vlen, 1);
     assert_int_equal(s->sent, sent);
+    sim_free(s);
+    free(s);
+}
+
+/* The largest value a put takes goes out and comes back in one packet
+ * each way, with timeReceived. */
+static void largest_record_round_trip(void **state)
+{
+    (void)state;
+    sim *s = malloc(sizeof(*s));
+    sim_init(s, 14);
+    build_network(s, 6, NULL);
+    static uint8_t big[AL__KAD_MAX_PACKET];
+    memset(big, 'v', sizeof(big));
+    size_t n = sizeof(big);
+    while (n > 0 &&
+           al__kad_core_put(s->n[0].core, (const uint8_t *)"big", 3, big, n,
+                            true, s->now, NULL, NULL) == AL_ELIMIT)
+        n--;
+    assert_true(n > 16000);
+    run(s, NULL, s->now + 5000);
+    assert_int_equal(holders(s, (const uint8_t *)"big", 3), 6);
+    simnode *c = add_node(s, NULL);
+    knows(c, &s->n[1]);
+    result g = {.sim = s};
+    al__kad_core_get(c->core, (const uint8_t *)"big", 3, s->now, on_big, &g);
+    run(s, &g.done, s->now + 30000);
+    assert_int_equal(g.status, 0);
+    assert_int_equal(g.vlen, n);
     sim_free(s);
     free(s);
 }
@@ -1243,6 +1295,21 @@ static void replication_reaches_newcomer(void **state)
     free(s);
 }
 
+typedef struct restart {
+    al__kad_core *core;
+    int status, rc;
+} restart;
+
+/* Tries to start another lookup from the callback of a cancelled one. */
+static void on_get_restart(int status, const uint8_t *v, size_t vlen, void *ud)
+{
+    restart *r = ud;
+    (void)v;
+    (void)vlen;
+    r->status = status;
+    r->rc = al__kad_core_get(r->core, (const uint8_t *)"k", 1, 0, on_get, NULL);
+}
+
 static void free_cancels(void **state)
 {
     (void)state;
@@ -1256,17 +1323,22 @@ static void free_cancels(void **state)
     al__kad_core_get(x->core, (const uint8_t *)"k", 1, s->now, on_get, &g);
     al__kad_core_put(x->core, (const uint8_t *)"k", 1, (const uint8_t *)"v", 1,
                      true, s->now, on_done, &p);
+    restart again = {.core = x->core, .rc = 1};
+    al__kad_core_get(x->core, (const uint8_t *)"j", 1, s->now, on_get_restart,
+                     &again);
     run(s, NULL, s->now + 100);
     assert_false(g.done);
     size_t before = s->cancels;
-    assert_int_equal(al__kad_core_inflight(x->core), 2);
+    assert_int_equal(al__kad_core_inflight(x->core), 3);
     al__kad_core_free(x->core);
     x->core = NULL;
     assert_true(g.done);
     assert_true(p.done);
     assert_int_equal(g.status, AL_ECANCELED);
     assert_int_equal(p.status, AL_ECANCELED);
-    assert_int_equal(s->cancels, before + 2);
+    assert_int_equal(again.status, AL_ECANCELED);
+    assert_int_equal(again.rc, AL_ECANCELED);
+    assert_int_equal(s->cancels, before + 3);
     s->count--; /* x is gone */
     sim_free(s);
     free(s);
@@ -1287,6 +1359,7 @@ int main(void)
         cmocka_unit_test(not_found_ends),
         cmocka_unit_test(timeouts_end_queries),
         cmocka_unit_test(put_quorum),
+        cmocka_unit_test(largest_record_round_trip),
         cmocka_unit_test(tombstone_found),
         cmocka_unit_test(ttl_and_republish),
         cmocka_unit_test(replication_reaches_newcomer),
