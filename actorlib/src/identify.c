@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "identify_msg.h"
+#include "kad.h"
 #include "multiaddr.h"
 #include "peerid.h"
 
@@ -127,6 +128,16 @@ static void record(request *r, const Identify__Identify *m)
     al__swarm_peer_identified(sw, &r->peer, m->agentversion,
                               (const char *const *)m->protocols,
                               m->n_protocols);
+    /* Kademlia takes identified servers into its routing table. */
+    const uint8_t *addrs[16];
+    size_t lens[16], na = 0;
+    for (size_t i = 0; i < m->n_listenaddrs && na < 16; i++, na++) {
+        addrs[na] = m->listenaddrs[i].data;
+        lens[na] = m->listenaddrs[i].len;
+    }
+    al__kad_peer_protocols(al__kad_of(al__swarm_node(sw)), &r->peer,
+                           (const char *const *)m->protocols, m->n_protocols,
+                           addrs, lens, na);
 }
 
 static void req_fin(al__stream *s, void *ud)
