@@ -543,7 +543,10 @@ const al_actor_id *al_remote_ref_id(const al_remote_ref *r);
 const char *al_remote_ref_remote_id(const al_remote_ref *r);
 
 /* Registers a local actor under name: a Kademlia record, Kameo's layout.
- * The actor's class must have a remote_id. */
+ * The actor's class must have a remote_id. The actor is reachable from
+ * other nodes from the call on; cb (may be NULL) gets 0 once a peer stored
+ * the record (at once without peers), or AL_ETIMEDOUT: the record then
+ * stays in the local store, republished, until al_actor_unregister. */
 int al_actor_register(al_actor *a, const char *name, al_done_cb cb, void *ud);
 int al_actor_unregister(al_node *node, const char *name, al_done_cb cb,
                         void *ud);
@@ -557,7 +560,12 @@ int al_remote_lookup(al_node *node, const char *name,
                      const char *expected_remote_id, al_lookup_cb cb, void *ud);
 
 /* Sends MessagePack payload (copied) to the remote actor. The reply's data
- * is the MessagePack reply or handler error. opts may be NULL. */
+ * is the MessagePack reply or handler error. opts may be NULL. An actor of
+ * this node is reached without the network, with the same outcomes. cb
+ * runs exactly once, never inside the call, and not at all when the call
+ * returns non-zero; its status is 0, an AL_E_* RemoteSendError code
+ * (AL_E_NETWORK_TIMEOUT after request_timeout_ms, 10 s when <= 0),
+ * AL_E_BAD_REPLY, or AL_ECANCELED when the node stops first. */
 int al_remote_ask(al_remote_ref *to, const char *message_remote_id,
                   const uint8_t *payload, size_t len, const al_send_opts *opts,
                   al_reply_cb cb, void *ud);

@@ -18,6 +18,7 @@
 #include "peerid.h"
 #include "ping.h"
 #include "quic.h"
+#include "remote.h"
 #include "timer.h"
 
 #define MAX_HANDLERS    64
@@ -1759,6 +1760,11 @@ int al_swarm_bootstrap(al_node *node, al_identity *id,
         al__kad *kad;
         rc = al__kad_init(sw, &kad);
     }
+    if (rc == 0)
+        rc = al__remote_init(sw);
+    if (rc == 0)
+        al__remote_set_max_inbound(al__remote_of(node),
+                                   sw->opts.max_inbound_requests);
     if (rc)
         return al_error_set(err, rc, "cannot register the swarm protocols");
     return 0;

@@ -39,3 +39,5 @@ if interop_setup; then
 else
     echo "js-libp2p unavailable: see tests/interop/setup.sh"
 fi
+
+sh "$(dirname "$0")/remote.sh"

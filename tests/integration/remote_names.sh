@@ -1,0 +1,184 @@
+#!/bin/sh
+# Remote actors between processes over QUIC on 127.0.0.1: three counter
+# nodes A, B, C (B bootstraps from A, C only from B) each register
+# remote::MyActor under a name; clients that know only C find A's actor
+# through the DHT and ask and tell it; the error rows of /kameo/1 come back
+# as Kameo names them; every node stops gracefully on SIGTERM.
+# Prints "N passed, N failed" last.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+B=${BUILD:-build}
+case $B in /*) ;; *) B="$root/$B" ;; esac
+NODE="$B/bin/counter-node"
+CLIENT="$B/bin/counter-client"
+PROBE="$B/bin/remote-probe"
+LISTEN=/ip4/127.0.0.1/udp/0/quic-v1
+INC=3b9128f1-0593-44a0-b83a-f4188baa05bf
+TRYDEC=9c4e2a71-8b3d-4f6a-a1e5-3d7b9c2f8e14
+
+passed=0 failed=0
+ok() { echo "ok: $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
+work=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    for p in $pids; do wait "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit $?
+}
+
+# wait_line FILE PATTERN SECONDS: the first line of FILE matching PATTERN
+# (grep -E), waiting for it up to SECONDS.
+wait_line() {
+    end=$(($(date +%s) + $3))
+    while [ "$(date +%s)" -le "$end" ]; do
+        line=$(grep -E -m1 "$2" "$1" 2>/dev/null) && {
+            printf '%s\n' "$line"
+            return 0
+        }
+        sleep 0.05
+    done
+    return 1
+}
+
+# wait_exit PID SECONDS: waits for PID to end; its status, or 124.
+wait_exit() {
+    end=$(($(date +%s) + $2))
+    while kill -0 "$1" 2>/dev/null; do
+        [ "$(date +%s)" -le "$end" ] || return 124
+        sleep 0.05
+    done
+    wait "$1"
+}
+
+for bin in "$NODE" "$CLIENT" "$PROBE"; do
+    [ -x "$bin" ] || { bad "build $bin first (make all tools)"; finish; }
+done
+
+# start NAME LOG ARGS...: a counter node; sets addr and peer.
+start() {
+    name=$1 log=$2
+    shift 2
+    AL_LOG=info "$NODE" --listen "$LISTEN" --name "$name" "$@" \
+        >"$log" 2>"$log.err" &
+    last_pid=$!
+    pids="$pids $last_pid"
+    if line=$(wait_line "$log" '^LISTEN ' 30); then
+        addr=${line#LISTEN }
+        peer=$(wait_line "$log" '^PEER_ID ' 1)
+        peer=${peer#PEER_ID }
+        return 0
+    fi
+    cat "$log" "$log.err"
+    return 1
+}
+
+start alpha "$work/a.log" || { bad "A did not start"; finish; }
+a_pid=$last_pid a_addr=$addr a_peer=$peer
+ok "A registered alpha and listens on $a_addr"
+start beta "$work/b.log" --bootstrap "$a_addr" || { bad "B did not start"; finish; }
+b_pid=$last_pid b_addr=$addr
+ok "B, bootstrapped from A, registered beta"
+start gamma "$work/c.log" --bootstrap "$b_addr" || { bad "C did not start"; finish; }
+c_pid=$last_pid c_addr=$addr
+ok "C, bootstrapped from B only, registered gamma"
+
+# A lookup from C's side finds alpha on A: C was never given A's address.
+if timeout 30 "$PROBE" --bootstrap "$c_addr" lookup alpha remote::MyActor \
+    >"$work/l.log" 2>&1 &&
+    grep -qE "^LOOKUP OK $a_peer [0-9]+ remote::MyActor$" "$work/l.log"; then
+    ok "alpha, looked up through C, names A's actor"
+else
+    bad "lookup of alpha through C"
+    cat "$work/l.log"
+fi
+
+# The seed's flow: two asks of 10 reply 10 then 20, then a tell.
+if timeout 30 "$CLIENT" --bootstrap "$c_addr" --name alpha --amount 10 \
+    --times 2 >"$work/cl.log" 2>&1 &&
+    [ "$(cat "$work/cl.log")" = "$(printf 'Incremented count: 10\nIncremented count: 20')" ]; then
+    ok "counter-client through C: Incremented count 10, then 20"
+else
+    bad "counter-client asks"
+    cat "$work/cl.log"
+fi
+if wait_line "$work/a.log.err" 'LogMessage: Logging event' 10 >/dev/null; then
+    ok "the LogMessage tell reached A's actor"
+else
+    bad "tell not handled on A"
+    cat "$work/a.log.err"
+fi
+
+# A third client sees the count go on (the same actor, not a copy).
+if timeout 30 "$CLIENT" --bootstrap "$b_addr" --name alpha --amount 5 \
+    >"$work/cl2.log" 2>&1 &&
+    [ "$(cat "$work/cl2.log")" = "Incremented count: 25" ]; then
+    ok "a client through B continues the count: 25"
+else
+    bad "second client"
+    cat "$work/cl2.log"
+fi
+
+if ! timeout 30 "$CLIENT" --bootstrap "$c_addr" --name nobody \
+    >"$work/nf.log" 2>&1 &&
+    grep -qx 'counter-client: lookup nobody: not found' "$work/nf.log"; then
+    ok "an unknown name: counter-client exits non-zero with 'not found'"
+else
+    bad "unknown name"
+    cat "$work/nf.log"
+fi
+
+# probe NAME EXPECTED_PATTERN ARGS...: one remote-probe run through C.
+probe() {
+    what=$1 want=$2
+    shift 2
+    timeout 30 "$PROBE" --bootstrap "$c_addr" "$@" >"$work/p.log" 2>&1
+    if grep -qE "$want" "$work/p.log"; then
+        ok "$what"
+    else
+        bad "$what"
+        cat "$work/p.log"
+    fi
+}
+
+probe "lookup with another actor type: BadActorType" '^LOOKUP BadActorType$' \
+    lookup alpha remote::OtherActor
+probe "unknown message: UnknownMessage with both ids" \
+    '^ASK 0 UnknownMessage [0-9]+ actor remote::MyActor, message 00000000-0000-0000-0000-000000000000$' \
+    ask alpha remote::MyActor 00000000-0000-0000-0000-000000000000 810a
+probe "a message of another actor type: UnknownMessage" \
+    '^ASK 0 UnknownMessage [0-9]+ actor remote::OtherActor' \
+    ask alpha remote::OtherActor "$INC" 81a6616d6f756e740a
+probe "a payload that does not decode: DeserializeMessage" \
+    '^ASK 0 DeserializeMessage [0-9]+ .+' \
+    ask alpha remote::MyActor "$INC" 81a6616d6f756e74a178
+probe "TryDec below zero: HandlerError" '^ASK 0 HandlerError ' \
+    ask alpha remote::MyActor "$TRYDEC" 81a6616d6f756e74cd03e8
+# Inc { amount: 1 } -> 26 (MessagePack 1a), the reply bytes as Kameo sends.
+probe "a raw ask: the MessagePack reply" '^ASK 0 OK [0-9]+ 1a$' \
+    ask alpha remote::MyActor "$INC" 81a6616d6f756e7401
+probe "a tell to C's own actor" '^TELL OK$' \
+    tell gamma remote::MyActor 0dceb24a-837b-4ea2-91ea-1729acaf410b \
+    81a474657874a26869
+
+# Graceful stops: CONNECTION_CLOSE to peers, exit 0, quickly.
+for n in c b a; do
+    eval "p=\$${n}_pid"
+    kill -TERM "$p"
+    if wait_exit "$p" 10; then
+        ok "$(echo "$n" | tr a-c A-C) exits 0 on SIGTERM"
+    else
+        bad "$(echo "$n" | tr a-c A-C) on SIGTERM"
+        cat "$work/$n.log.err"
+    fi
+done
+pids=""
+finish
