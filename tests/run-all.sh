@@ -29,6 +29,7 @@ stage unit run_make unit
 stage unit-asan run_make unit-asan
 stage integration run_make integration
 stage interop env BUILD="${BUILD:-build}" sh tests/interop/run.sh
+stage interop-kameo env BUILD="${BUILD:-build}" sh tests/interop/kameo.sh
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" make --no-print-directory fuzz-smoke
 # A fresh Debian 12 root (cached debootstrap) runs `make deps` and a build
 # with unit tests; ACTORGATE_NESTED marks the run inside it, which must not

@@ -1834,6 +1834,24 @@ void al__quic_shutdown(al__quic *q, void (*done)(void *), void *done_ud)
 
 /* ------------------------------------------------------------ setup */
 
+/* The stateless-reset secret comes from the host key, not from chance: a
+ * node restarted with the same key can then reset the connections its
+ * previous run left open at its peers, which otherwise wait for the idle
+ * timeout before dialing it again. Ed25519 signatures are deterministic, so
+ * a hash of one over a fixed label is a secret only the key holder can
+ * derive, and the same at every start. */
+static int derive_reset_secret(const al_identity *host, uint8_t out[32])
+{
+    static const char label[] = "actorlib quic stateless reset secret v1";
+    uint8_t sig[64];
+    if (!host ||
+        al__identity_sign(host, (const uint8_t *)label, sizeof(label) - 1, sig))
+        return gnutls_rnd(GNUTLS_RND_KEY, out, 32);
+    int rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, sig, sizeof(sig), out);
+    gnutls_memset(sig, 0, sizeof(sig));
+    return rc;
+}
+
 int al__quic_new(al__quic **out, uv_loop_t *loop, const al_identity *host,
                  const al__quic_config *cfg, const al__quic_cbs *cbs, void *ud,
                  al_error *err)
@@ -1862,7 +1880,7 @@ int al__quic_new(al__quic **out, uv_loop_t *loop, const al_identity *host,
     q->cbs = *cbs;
     q->ud = ud;
     int rc;
-    if (gnutls_rnd(GNUTLS_RND_KEY, q->reset_secret, sizeof(q->reset_secret)) ||
+    if (derive_reset_secret(host, q->reset_secret) ||
         gnutls_rnd(GNUTLS_RND_NONCE, &q->map.seed, sizeof(q->map.seed))) {
         rc = al_error_set(err, AL_ECRYPTO, "no randomness");
         goto fail;

@@ -115,16 +115,11 @@ typedef struct gw_swarm_opts {
     gw_net_events events;
 } gw_swarm_opts;
 
-/* True when libactorlib carries the swarm and remote layers. */
-bool gw_swarm_available(void);
-
 /* Bootstraps the node's swarm, listens, dials the bootstrap peers (and
  * again every 2 s while no peer is connected). Loop thread, or before the
- * loop runs. *out is set whenever the result is not AL_ENOMEM: without
- * the swarm layer in libactorlib (gw_swarm_available() false) the result
- * is AL_E_SWARM_NOT_BOOTSTRAPPED and the net is usable but never ready,
- * every send failing with that code; any other error (a bad key file, a
- * listen address in use) means the swarm did not start, err says why. */
+ * loop runs. *out is set whenever the result is not AL_ENOMEM; an error
+ * (a bad key file, a listen address in use) means the swarm did not start,
+ * err says why. */
 int gw_swarm_net_new(gw_net **out, al_node *node, const gw_swarm_opts *opts,
                      al_error *err);
 

@@ -5,36 +5,6 @@
 #include "log.h"
 #include "net.h"
 
-/* Until libactorlib carries the swarm and remote layers, their symbols are
- * weak references here: the gateway links, serves everything that needs
- * no swarm, and reports the swarm as unavailable (/readyz stays 503).
- * Set GW_SWARM_WEAK to 0 once the layers are in the library: a weak
- * reference does not pull an archive member in, so with the layers present
- * the references must be strong for the linker to take them. */
-#ifndef GW_SWARM_WEAK
-#define GW_SWARM_WEAK 1
-#endif
-
-#if GW_SWARM_WEAK
-#pragma weak al_identity_load_or_create
-#pragma weak al_identity_free
-#pragma weak al_peer_id_format
-#pragma weak al_swarm_bootstrap
-#pragma weak al_swarm_local_peer_id
-#pragma weak al_swarm_listen_on
-#pragma weak al_swarm_listen_addrs
-#pragma weak al_swarm_dial
-#pragma weak al_swarm_on_event
-#pragma weak al_swarm_peers
-#pragma weak al_remote_ref_new
-#pragma weak al_remote_ref_free
-#pragma weak al_remote_ref_id
-#pragma weak al_remote_ref_remote_id
-#pragma weak al_remote_lookup
-#pragma weak al_remote_ask
-#pragma weak al_remote_tell
-#endif
-
 #define REDIAL_MS 2000
 #define PEERS_MAX 256
 
@@ -46,39 +16,9 @@ typedef struct swarm_net {
     size_t nbootstrap;
     uv_timer_t redial;
     bool timer_open;
-    bool up;        /* bootstrapped and listening */
-    bool available; /* the layers are linked in */
+    bool up; /* bootstrapped and listening */
     char reason[AL_ERROR_MSG + 64];
 } swarm_net;
-
-bool gw_swarm_available(void)
-{
-    /* Each symbol the net uses, so that a partial library counts as
-     * missing rather than crashing on the first call. */
-    void *const syms[] = {
-        (void *)al_identity_load_or_create,
-        (void *)al_identity_free,
-        (void *)al_peer_id_format,
-        (void *)al_swarm_bootstrap,
-        (void *)al_swarm_local_peer_id,
-        (void *)al_swarm_listen_on,
-        (void *)al_swarm_listen_addrs,
-        (void *)al_swarm_dial,
-        (void *)al_swarm_on_event,
-        (void *)al_swarm_peers,
-        (void *)al_remote_ref_new,
-        (void *)al_remote_ref_free,
-        (void *)al_remote_ref_id,
-        (void *)al_remote_ref_remote_id,
-        (void *)al_remote_lookup,
-        (void *)al_remote_ask,
-        (void *)al_remote_tell,
-    };
-    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
-        if (!syms[i])
-            return false;
-    return true;
-}
 
 /* ------------------------------------------------------------ failures */
 
@@ -350,10 +290,7 @@ static json_t *swarm_info(gw_net *n)
         json_object_set_new(info, "peer_id", json_null());
     }
     json_object_set_new(info, "listen_addrs", addrs);
-    json_object_set_new(info, "swarm",
-                        json_string(sn->up          ? "up"
-                                    : sn->available ? "failed"
-                                                    : "unavailable"));
+    json_object_set_new(info, "swarm", json_string(sn->up ? "up" : "failed"));
     if (!sn->up)
         json_object_set_new(info, "swarm_error", json_string(sn->reason));
     return info;
@@ -449,12 +386,6 @@ int gw_swarm_net_new(gw_net **out, al_node *node, const gw_swarm_opts *o,
         }
     }
     *out = &sn->base;
-    sn->available = gw_swarm_available();
-    if (!sn->available) {
-        snprintf(sn->reason, sizeof(sn->reason),
-                 "this build of libactorlib has no swarm layer");
-        return al_error_set(err, AL_E_SWARM_NOT_BOOTSTRAPPED, "%s", sn->reason);
-    }
     uv_timer_init(al_node_loop(node), &sn->redial);
     sn->redial.data = sn;
     sn->timer_open = true;

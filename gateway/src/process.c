@@ -269,7 +269,13 @@ static void on_peer_disconnected(const char *peer, const al_peer_id *id,
                                  int reason, void *ud)
 {
     gw_app *app = ud;
-    size_t evicted = id && app->nc ? gw_namecache_evict_peer(app->nc, id) : 0;
+    /* A connection closed cleanly (idle, or by a peer that may come back)
+     * or by our own shutdown says nothing about the actors behind it: a
+     * later send that fails evicts their names. A connection that died
+     * does. */
+    bool died = reason != 0 && reason != AL_ECANCELED;
+    size_t evicted =
+        died && id && app->nc ? gw_namecache_evict_peer(app->nc, id) : 0;
     gw_logline l;
     if (gw_log_begin(&l, GW_LOG_INFO, "peer_disconnected")) {
         gw_log_str(&l, "peer_id", peer);
@@ -476,11 +482,7 @@ static int open_net(gw_app *app, const gw_hooks *hooks)
         gw_log_event(GW_LOG_INFO, "swarm_off", "serving local actors only");
     else
         rc = gw_swarm_net_new(&app->net, app->node, &so, &e);
-    if (rc == AL_E_SWARM_NOT_BOOTSTRAPPED && !gw_swarm_available())
-        gw_log_event(GW_LOG_WARN, "swarm_unavailable",
-                     "%s: /readyz stays 503 and sends fail with NOT_READY",
-                     e.msg);
-    else if (rc)
+    if (rc)
         return fatal("swarm_failed", "%s", e.msg);
     if (hooks && (hooks->setup || hooks->no_swarm)) {
         gw_net *local;
