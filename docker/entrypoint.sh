@@ -28,7 +28,7 @@
 #       than from anything fixed in the image or the compose file.
 #
 # Readiness: the gateway is healthy when GET /readyz on ACTORGATE_HTTP answers
-# 200; a counter node when it has announced its address (and still runs).
+# 204 (any 2xx); a counter node when it has announced its address (and still runs).
 set -euo pipefail
 
 RUN_DIR=/tmp/actorgate # container-local; recreated at every start
@@ -47,7 +47,7 @@ http_ready() {
     printf 'GET /readyz HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n' "$hp" >&3
     IFS= read -r -t 3 status <&3 || return 1
     exec 3>&-
-    case $status in "HTTP/1."[01]" 200"*) return 0 ;; esac
+    case $status in "HTTP/1."[01]" 2"[0-9][0-9]*) return 0 ;; esac
     echo "readyz: ${status%$'\r'}" >&2
     return 1
 }
