@@ -31,6 +31,9 @@ stage integration run_make integration
 stage interop env BUILD="${BUILD:-build}" sh tests/interop/run.sh
 stage interop-kameo env BUILD="${BUILD:-build}" sh tests/interop/kameo.sh
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" make --no-print-directory fuzz-smoke
+# The Docker image and the Compose cluster (three nodes, two gateways),
+# with dockerd and the base image made locally when missing.
+stage docker bash tests/docker/run.sh
 # A fresh Debian 12 root (cached debootstrap) runs `make deps` and a build
 # with unit tests; ACTORGATE_NESTED marks the run inside it, which must not
 # recurse. FULL=1 tests/deps-proof/run.sh runs the whole `make test` there.

@@ -13,8 +13,6 @@
 #include <string.h>
 
 #include "counter.h"
-#include "kad.h"
-#include "multiaddr.h"
 
 #define MAX_BOOT 16
 
@@ -22,7 +20,7 @@ typedef struct app {
     al_node *node;
     const char *name;
     const char *boot[MAX_BOOT];
-    int nboot, dials_left, dials_ok;
+    int nboot;
     uint32_t amount;
     long times, done;
     al_remote_ref *ref;
@@ -138,51 +136,14 @@ static void lookup(app *a)
         fail(a, "lookup", rc, a->name);
 }
 
-static void bootstrapped(int status, void *ud)
-{
-    /* The lookup says what is wrong more precisely than an empty
-     * routing table does. */
-    (void)status;
-    lookup(ud);
-}
-
-static int add_to_kad(app *a, const char *text)
-{
-    al__maddr m;
-    uint8_t b[AL__MADDR_MAX_BYTES];
-    int rc = al__maddr_parse(&m, text, NULL);
-    if (rc)
-        return rc;
-    const al_peer_id *peer = al__maddr_peer(&m);
-    if (!peer)
-        return AL_EINVAL;
-    int n = al__maddr_encode(&m, b, sizeof(b));
-    if (n < 0)
-        return n;
-    return al__kad_add_address(al__kad_of(a->node), peer, b, (size_t)n);
-}
-
-static void dialed(int status, const al_peer_id *peer, const char *detail,
-                   void *ud)
+static void joined(int status, void *ud)
 {
     app *a = ud;
-    (void)peer;
-    if (status)
-        fprintf(stderr, "counter-client: dial: %s%s%s\n", al_strerror(status),
-                detail && *detail ? ": " : "", detail ? detail : "");
-    else
-        a->dials_ok++;
-    if (--a->dials_left > 0)
-        return;
-    if (a->dials_ok == 0) {
-        fail(a, "bootstrap", AL_E_DIAL_FAILURE, "no bootstrap peer reached");
+    if (status) {
+        fail(a, "bootstrap", status, "no bootstrap peer reached");
         return;
     }
-    for (int i = 0; i < a->nboot; i++)
-        add_to_kad(a, a->boot[i]);
-    int rc = al__kad_bootstrap(al__kad_of(a->node), bootstrapped, a);
-    if (rc)
-        lookup(a);
+    lookup(a);
 }
 
 static void start(void *ud)
@@ -194,12 +155,9 @@ static void start(void *ud)
         fail(a, "bootstrap", rc, err.msg);
         return;
     }
-    a->dials_left = a->nboot;
-    for (int i = 0; i < a->nboot; i++) {
-        rc = al_swarm_dial(a->node, a->boot[i], dialed, a);
-        if (rc)
-            dialed(rc, NULL, a->boot[i], a);
-    }
+    rc = al_swarm_join(a->node, a->boot, (size_t)a->nboot, joined, a);
+    if (rc)
+        fail(a, "bootstrap", rc, NULL);
 }
 
 int main(int argc, char **argv)

@@ -18,8 +18,6 @@
 #include <string.h>
 
 #include "counter.h"
-#include "kad.h"
-#include "multiaddr.h"
 
 #define MAX_BOOT 16
 
@@ -28,7 +26,7 @@ typedef struct app {
     const char *listen, *key, *name;
     uint32_t mailbox;
     char *boot[MAX_BOOT];
-    int nboot, dials_left;
+    int nboot;
     al_actor *actor;
     uv_signal_t sigterm, sigint;
     bool signals_open;
@@ -101,52 +99,14 @@ static void register_actor(app *a)
         fail(a, "register", rc, a->name);
 }
 
-static void bootstrapped(int status, void *ud)
+static void joined(int status, void *ud)
 {
-    /* An empty routing table is no reason to stop serving: the name is
-     * stored locally at least, as Kameo does without peers. */
+    /* No bootstrap peer reachable is no reason to stop serving: the name
+     * is stored locally at least, as Kameo does without peers, and peers
+     * that dial this node later find it. */
     if (status)
-        fprintf(stderr, "counter-node: kademlia bootstrap: %s\n",
-                al_strerror(status));
+        fprintf(stderr, "counter-node: join: %s\n", al_strerror(status));
     register_actor(ud);
-}
-
-/* A bootstrap address (with /p2p/) into the Kademlia routing table. */
-static int add_to_kad(app *a, const char *text)
-{
-    al__maddr m;
-    uint8_t b[AL__MADDR_MAX_BYTES];
-    int rc = al__maddr_parse(&m, text, NULL);
-    if (rc)
-        return rc;
-    const al_peer_id *peer = al__maddr_peer(&m);
-    if (!peer)
-        return AL_EINVAL;
-    int n = al__maddr_encode(&m, b, sizeof(b));
-    if (n < 0)
-        return n;
-    return al__kad_add_address(al__kad_of(a->node), peer, b, (size_t)n);
-}
-
-static void dialed(int status, const al_peer_id *peer, const char *detail,
-                   void *ud)
-{
-    app *a = ud;
-    (void)peer;
-    if (status)
-        fprintf(stderr, "counter-node: dial: %s%s%s\n", al_strerror(status),
-                detail && *detail ? ": " : "", detail ? detail : "");
-    if (--a->dials_left > 0)
-        return;
-    for (int i = 0; i < a->nboot; i++) {
-        int rc = add_to_kad(a, a->boot[i]);
-        if (rc)
-            fprintf(stderr, "counter-node: bootstrap peer %s: %s\n", a->boot[i],
-                    al_strerror(rc));
-    }
-    int rc = al__kad_bootstrap(al__kad_of(a->node), bootstrapped, a);
-    if (rc)
-        bootstrapped(rc, a);
 }
 
 static void start(void *ud)
@@ -186,12 +146,10 @@ static void start(void *ud)
         register_actor(a);
         return;
     }
-    a->dials_left = a->nboot;
-    for (int i = 0; i < a->nboot; i++) {
-        rc = al_swarm_dial(a->node, a->boot[i], dialed, a);
-        if (rc)
-            dialed(rc, NULL, a->boot[i], a);
-    }
+    rc = al_swarm_join(a->node, (const char *const *)a->boot, (size_t)a->nboot,
+                       joined, a);
+    if (rc)
+        joined(rc, a);
 }
 
 static void add_boot(app *a, const char *addr)

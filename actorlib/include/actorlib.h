@@ -478,9 +478,18 @@ typedef void (*al_dial_cb)(int status, const al_peer_id *peer,
  * AL_ELIMIT, AL_ECANCELED or AL_E_DIAL_FAILURE; detail says more. */
 int al_swarm_dial(al_node *node, const char *multiaddr, al_dial_cb cb,
                   void *ud);
-/* Adds a known address of a peer (for Kademlia) without dialing it. */
+/* Adds a known address of a peer to the address book and to Kademlia's
+ * routing table, without dialing it (libp2p's add_peer_address). peer may
+ * be NULL when multiaddr ends in /p2p/<id>. */
 int al_swarm_add_peer_address(al_node *node, const al_peer_id *peer,
                               const char *multiaddr);
+/* Joins the swarm through known peers: dials each multiaddr (with
+ * /p2p/<id>), adds them to Kademlia and runs a Kademlia bootstrap (a lookup
+ * of our own id) so that the routing table fills with the other nodes. cb
+ * (may be NULL) runs once: 0 when at least one peer was reached, else
+ * AL_E_DIAL_FAILURE. The strings are copied. */
+int al_swarm_join(al_node *node, const char *const *multiaddrs, size_t n,
+                  al_done_cb cb, void *ud);
 int al_swarm_disconnect(al_node *node, const al_peer_id *peer);
 
 enum al_swarm_event_type {

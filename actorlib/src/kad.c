@@ -48,6 +48,8 @@ struct al__kad {
      * the node, which then frees the instance on the way out. */
     unsigned busy;
     bool dead;
+    bool auto_booted;
+    uint64_t auto_boot_at;
     outreq *out;
     inreq *in;
     size_t n_in;
@@ -535,6 +537,24 @@ bool al__kad_server_mode(const al__kad *kad)
 
 /* ------------------------------------------------------------ API */
 
+/* rust-libp2p's Kademlia bootstraps by itself when its routing table gains
+ * a peer while it is small; so does this one, at most every
+ * AUTO_BOOTSTRAP_MS: a node told of one peer soon knows the others and
+ * where they are, which is what dialing an actor's node needs. */
+#define AUTO_BOOTSTRAP_MS 5000
+
+static void auto_bootstrap(al__kad *kad)
+{
+    uint64_t now = now_of(kad);
+    if (kad->auto_booted && now < kad->auto_boot_at + AUTO_BOOTSTRAP_MS)
+        return;
+    if (al__kad_core_table(kad->core)->size >= AL__KAD_K)
+        return;
+    kad->auto_booted = true;
+    kad->auto_boot_at = now;
+    al__kad_core_bootstrap(kad->core, now, NULL, NULL);
+}
+
 int al__kad_add_address(al__kad *kad, const al_peer_id *peer,
                         const uint8_t *maddr, size_t len)
 {
@@ -544,6 +564,7 @@ int al__kad_add_address(al__kad *kad, const al_peer_id *peer,
     if (rc < 0)
         return rc;
     al__swarm_add_address(kad->sw, peer, maddr, len);
+    auto_bootstrap(kad);
     rearm(kad);
     return rc == AL__KAD_FULL ? AL_ELIMIT : 0;
 }
@@ -560,6 +581,8 @@ void al__kad_peer_protocols(al__kad *kad, const al_peer_id *peer,
         serves = protocols[i] && !strcmp(protocols[i], KAD_PROTOCOL);
     al__kad_core_peer_kad(kad->core, peer, serves, maddrs, lens, naddrs,
                           now_of(kad));
+    if (serves)
+        auto_bootstrap(kad);
     rearm(kad);
 }
 
@@ -568,6 +591,45 @@ int al__kad_bootstrap(al__kad *kad, al__kad_done_cb cb, void *ud)
     if (!alive(kad))
         return AL_ESTATE;
     int rc = al__kad_core_bootstrap(kad->core, now_of(kad), cb, ud);
+    rearm(kad);
+    return rc;
+}
+
+typedef struct find_peer {
+    al_peer_id peer;
+    al__kad_done_cb cb;
+    void *ud;
+} find_peer;
+
+static void found_closest(int status, const al_peer_id *peers, size_t n,
+                          void *ud)
+{
+    find_peer *f = ud;
+    int rc = status ? status : AL_ENOTFOUND;
+    for (size_t i = 0; status == 0 && i < n; i++)
+        if (al_peer_id_equal(&peers[i], &f->peer))
+            rc = 0;
+    f->cb(rc, f->ud);
+    free(f);
+}
+
+int al__kad_find_peer(al__kad *kad, const al_peer_id *peer, al__kad_done_cb cb,
+                      void *ud)
+{
+    if (!alive(kad))
+        return AL_ESTATE;
+    if (!peer || !cb)
+        return AL_EINVAL;
+    find_peer *f = malloc(sizeof(*f));
+    if (!f)
+        return AL_ENOMEM;
+    f->peer = *peer;
+    f->cb = cb;
+    f->ud = ud;
+    int rc = al__kad_core_find_closest(kad->core, peer->bytes, peer->len,
+                                       now_of(kad), found_closest, f);
+    if (rc)
+        free(f);
     rearm(kad);
     return rc;
 }

@@ -89,6 +89,13 @@ typedef void (*al__kad_get_cb)(int status, const uint8_t *value, size_t vlen,
 int al__kad_get(al__kad *kad, const uint8_t *key, size_t klen,
                 al__kad_get_cb cb, void *ud);
 
+/* Peer routing: an iterative FIND_NODE towards peer's own id, so that its
+ * addresses (known to the peers closest to it) reach the swarm's address
+ * book and it gets dialed. cb gets 0 when peer itself answered, else
+ * AL_ENOTFOUND, AL_ETIMEDOUT or AL_ECANCELED; never inside the call. */
+int al__kad_find_peer(al__kad *kad, const al_peer_id *peer, al__kad_done_cb cb,
+                      void *ud);
+
 /* Drops a record from the local store (unregister); a tombstone (empty
  * value) is put by the caller when peers should forget it too. */
 int al__kad_remove_local(al__kad *kad, const uint8_t *key, size_t klen);

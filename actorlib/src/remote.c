@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "actor.h"
+#include "kad.h"
 #include "node.h"
 #include "record.h"
 #include "timer.h"
@@ -115,6 +116,8 @@ typedef struct rreq {
     bool buffered;  /* buf holds a response to deliver from the timer */
     bool in_call;   /* inside al_remote_ask/tell: do not call back */
     bool in_use;
+    bool routed; /* peer routing was tried after a failed dial */
+    al_peer_id peer;
 } rreq;
 
 typedef struct inb {
@@ -1297,12 +1300,62 @@ static const al__stream_ops req_ops = {
     .on_close = req_on_close,
 };
 
+static void req_on_open(int status, al__stream *s, void *ud);
+
+/* Peer routing ended: dial again with what it taught the address book. */
+static void req_routed(int status, void *ud)
+{
+    rreq *q = ud;
+    al__remote *r = q->r;
+    q->opening = false;
+    r->nopening--;
+    if (q->delivered || r->stopping) {
+        req_maybe_free(q);
+        return;
+    }
+    if (status) {
+        req_deliver(q, AL_E_DIAL_FAILURE, NULL, 0,
+                    "no address known for the peer, and the DHT found none");
+        req_maybe_free(q);
+        return;
+    }
+    q->opening = true;
+    r->nopening++;
+    int rc = al__swarm_open_stream(r->sw, &q->peer, AL__KAMEO_PROTOCOL,
+                                   req_on_open, q);
+    if (rc) {
+        q->opening = false;
+        r->nopening--;
+        req_deliver(q, status_of_open(rc), NULL, 0, al_strerror(rc));
+        req_maybe_free(q);
+    }
+}
+
+/* A record names the actor's peer but not where it is; rust-libp2p would
+ * look the peer up in its routing table, then ask the DHT. Once per
+ * request, after the first dial failed. */
+static bool try_peer_routing(rreq *q)
+{
+    al__remote *r = q->r;
+    al__kad *kad = al__kad_of(r->node);
+    if (q->routed || q->delivered || r->stopping || !kad)
+        return false;
+    q->routed = true;
+    if (al__kad_find_peer(kad, &q->peer, req_routed, q))
+        return false;
+    q->opening = true;
+    r->nopening++;
+    return true;
+}
+
 static void req_on_open(int status, al__stream *s, void *ud)
 {
     rreq *q = ud;
     al__remote *r = q->r;
     q->opening = false;
     r->nopening--;
+    if (status == AL_E_DIAL_FAILURE && try_peer_routing(q))
+        return;
     if (status) {
         req_deliver(q, status_of_open(status), NULL, 0, al_strerror(status));
         req_maybe_free(q);
@@ -1369,6 +1422,8 @@ static int send_request(al__remote *r, const al_peer_id *peer,
         req_maybe_free(q);
         return rc;
     }
+    q->peer = *peer;
+    q->routed = false;
     q->opening = true;
     r->nopening++;
     rc = al__swarm_open_stream(r->sw, peer, AL__KAMEO_PROTOCOL, req_on_open, q);

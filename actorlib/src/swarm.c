@@ -559,11 +559,28 @@ int al_swarm_add_peer_address(al_node *node, const al_peer_id *peer_id,
     rc = al__maddr_parse(&m, multiaddr, NULL);
     if (rc)
         return rc;
+    al_peer_id named;
+    al__maddr bare = m;
+    if (al__maddr_peer(&m)) {
+        named = *al__maddr_peer(&m);
+        bare.n--; /* the book keeps addresses without /p2p/ */
+        if (!peer_id)
+            peer_id = &named;
+        else if (!al_peer_id_equal(peer_id, &named))
+            return AL_EPEERID;
+    }
+    if (!peer_id)
+        return AL_EINVAL;
     uint8_t b[AL__MADDR_MAX_BYTES];
-    int n = al__maddr_encode(&m, b, sizeof(b));
+    int n = al__maddr_encode(&bare, b, sizeof(b));
     if (n < 0)
         return n;
-    return al__swarm_add_address(sw, peer_id, b, (size_t)n);
+    rc = al__swarm_add_address(sw, peer_id, b, (size_t)n);
+    /* As libp2p's Swarm::add_peer_address: Kademlia learns it too. */
+    al__kad *kad = al__kad_of(node);
+    if (rc == 0 && kad)
+        al__kad_add_address(kad, peer_id, b, (size_t)n);
+    return rc;
 }
 
 void al__swarm_peer_identified(al__swarm *sw, const al_peer_id *peer_id,

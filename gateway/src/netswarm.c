@@ -202,33 +202,46 @@ static bool swarm_ready(gw_net *n)
     return sn->up && (sn->nbootstrap == 0 || swarm_num_peers(n) > 0);
 }
 
+/* What a bootstrap dial needs once it ends; the node outlives its
+ * callbacks, the net may not. */
+typedef struct boot_dial {
+    al_node *node;
+    char addr[];
+} boot_dial;
+
 static void on_dialed(int status, const al_peer_id *peer, const char *detail,
                       void *ud)
 {
-    (void)peer;
-    char *addr = ud;
+    boot_dial *d = ud;
     gw_logline l;
     if (gw_log_begin(&l, status ? GW_LOG_WARN : GW_LOG_INFO,
                      "bootstrap_dial")) {
-        gw_log_str(&l, "addr", addr);
+        gw_log_str(&l, "addr", d->addr);
         gw_log_str(&l, "result", status ? al_status_name(status) : "ok");
         gw_log_str(&l, "detail", detail);
         gw_log_end(&l);
     }
-    free(addr);
+    /* Kademlia learns the peer (and bootstraps from it) even when it runs
+     * no identify, as a Rust Kameo node does not. */
+    if (status == 0 && peer)
+        al_swarm_add_peer_address(d->node, peer, d->addr);
+    free(d);
 }
 
 static void dial_bootstrap(swarm_net *sn)
 {
     for (size_t i = 0; i < sn->nbootstrap; i++) {
-        char *copy = strdup(sn->bootstrap[i]);
-        if (!copy)
+        size_t len = strlen(sn->bootstrap[i]);
+        boot_dial *d = malloc(sizeof(*d) + len + 1);
+        if (!d)
             continue;
-        int rc = al_swarm_dial(sn->node, sn->bootstrap[i], on_dialed, copy);
+        d->node = sn->node;
+        memcpy(d->addr, sn->bootstrap[i], len + 1);
+        int rc = al_swarm_dial(sn->node, sn->bootstrap[i], on_dialed, d);
         if (rc) {
             gw_log_event(GW_LOG_WARN, "bootstrap_dial", "%s: %s",
                          sn->bootstrap[i], al_strerror(rc));
-            free(copy);
+            free(d);
         }
     }
 }

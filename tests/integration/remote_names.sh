@@ -127,6 +127,20 @@ else
     cat "$work/cl2.log"
 fi
 
+# D joins through A. A client that knows only A finds delta's record on A,
+# which does not say where D is: the ask reaches D through peer routing (a
+# FIND_NODE towards D's id), as the gateway in a cluster does.
+start delta "$work/d.log" --bootstrap "$a_addr" || { bad "D did not start"; finish; }
+d_pid=$last_pid
+if timeout 30 "$CLIENT" --bootstrap "$a_addr" --name delta --amount 3 \
+    >"$work/cl3.log" 2>&1 &&
+    [ "$(cat "$work/cl3.log")" = "Incremented count: 3" ]; then
+    ok "a client that knows only A reaches D's actor: 3"
+else
+    bad "peer routing to D"
+    cat "$work/cl3.log"
+fi
+
 if ! timeout 30 "$CLIENT" --bootstrap "$c_addr" --name nobody \
     >"$work/nf.log" 2>&1 &&
     grep -qx 'counter-client: lookup nobody: not found' "$work/nf.log"; then
@@ -170,13 +184,13 @@ probe "a tell to C's own actor" '^TELL OK$' \
     81a474657874a26869
 
 # Graceful stops: CONNECTION_CLOSE to peers, exit 0, quickly.
-for n in c b a; do
+for n in d c b a; do
     eval "p=\$${n}_pid"
     kill -TERM "$p"
     if wait_exit "$p" 10; then
-        ok "$(echo "$n" | tr a-c A-C) exits 0 on SIGTERM"
+        ok "$(echo "$n" | tr a-d A-D) exits 0 on SIGTERM"
     else
-        bad "$(echo "$n" | tr a-c A-C) on SIGTERM"
+        bad "$(echo "$n" | tr a-d A-D) on SIGTERM"
         cat "$work/$n.log.err"
     fi
 done
