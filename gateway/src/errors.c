@@ -65,7 +65,8 @@ static const gw_errinfo table[GW_E__COUNT] = {
      "the actor's node cannot be reached or the connection closed "
      "(DialFailure, ConnectionClosed)"},
     {GW_E_NOT_READY, "NOT_READY", 503, true,
-     "the gateway is starting, has no swarm yet or is shutting down "
+     "the gateway is starting, reaches no peer of the swarm yet, or is "
+     "shutting down "
      "(SwarmNotBootstrapped)"},
     {GW_E_REPLY_TIMEOUT, "REPLY_TIMEOUT", 504, false,
      "no reply within the timeout (X-Timeout-Ms or --timeout-ms; "

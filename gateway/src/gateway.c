@@ -827,6 +827,14 @@ static void resolve_name(gw_call *c, bool fresh)
         }
         c->cache = "miss";
     }
+    /* Without a connected peer a lookup can only come back empty, and "not
+     * found" would be a lie that the negative cache then repeats. */
+    if (!app->net->ops->ready(app->net)) {
+        gw_call_error(c, GW_E_NOT_READY,
+                      "the gateway reaches no peer of the swarm yet",
+                      json_pack("{s:s}", "name", c->route.p1));
+        return;
+    }
     c->from_cache = false;
     c->fresh_lookup_done = true;
     /* A retry after a failure wants an answer newer than the failure: it

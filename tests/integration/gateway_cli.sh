@@ -62,7 +62,7 @@ wait $envpid
 
 # A flag wins over its variable.
 ACTORGATE_HTTP=127.0.0.1:1 start flag "$GW" --http 127.0.0.1:$P2 --db "$TMP/flag.db" \
-    --schemas "$TMP/schemas" --log-level warn
+    --schemas "$TMP/schemas" --log-level warn --bootstrap "$UNREACHABLE_PEER"
 check "--http wins over ACTORGATE_HTTP" wait_http "http://127.0.0.1:$P2/healthz" 204
 req GET "http://127.0.0.1:$P2/readyz"
 req GET "http://127.0.0.1:$P2/nope"

@@ -197,6 +197,14 @@ expect() {
 }
 
 # Gateway flags common to every test gateway: its own db and schema folder.
+# Every gateway a test starts takes an ephemeral UDP port for its swarm
+# unless the test says otherwise: the default (8021) may be in use.
+ACTORGATE_LISTEN=${ACTORGATE_LISTEN:-/ip4/127.0.0.1/udp/0/quic-v1}
+export ACTORGATE_LISTEN
+# A peer id nobody runs, at a port nothing serves: a bootstrap peer that is
+# never reached, to see a gateway that is up but not ready.
+UNREACHABLE_PEER=/ip4/127.0.0.1/udp/9/quic-v1/p2p/12D3KooWA4Xop1JaT3MHxwYMkCepYsv4iPVopMXwCz5iHYdBfeSB
+
 gw_flags() {
     # $1: name (files under $TMP), $2: HTTP port
     echo "--http 127.0.0.1:$2 --db $TMP/$1.db --log-level debug"
