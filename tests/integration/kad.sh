@@ -9,39 +9,8 @@
 # Prints "N passed, N failed" last.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-B=${BUILD:-build}
-case $B in /*) ;; *) B="$root/$B" ;; esac
+. "$here/../lib/proc.sh"
 KT="$B/bin/kad-tool"
-
-passed=0 failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit $?
-}
-
-# wait_line FILE PATTERN SECONDS: the first line of FILE matching PATTERN
-# (grep -E), waiting for it up to SECONDS.
-wait_line() {
-    end=$(($(date +%s) + $3))
-    while [ "$(date +%s)" -le "$end" ]; do
-        line=$(grep -E -m1 "$2" "$1" 2>/dev/null) && { printf '%s\n' "$line"; return 0; }
-        sleep 0.05
-    done
-    return 1
-}
 
 [ -x "$KT" ] || { bad "build $KT first (make tools)"; finish; }
 

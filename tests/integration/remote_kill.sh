@@ -6,9 +6,8 @@
 # Prints "N passed, N failed" last.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-B=${BUILD:-build}
-case $B in /*) ;; *) B="$root/$B" ;; esac
+KILL_SIGNAL=9
+. "$here/../lib/proc.sh"
 NODE="$B/bin/counter-node"
 CLIENT="$B/bin/counter-client"
 PROBE="$B/bin/remote-probe"
@@ -17,57 +16,6 @@ INC=3b9128f1-0593-44a0-b83a-f4188baa05bf
 SLEEP=c7a9e3b2-5d41-4e8f-b6a0-2f9d8c1e7a53
 TIMEOUT_MS=3000
 SLACK_MS=2000 # scheduling on a shared machine
-
-passed=0 failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill -9 "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit $?
-}
-
-wait_line() {
-    end=$(($(date +%s) + $3))
-    while [ "$(date +%s)" -le "$end" ]; do
-        line=$(grep -E -m1 "$2" "$1" 2>/dev/null) && {
-            printf '%s\n' "$line"
-            return 0
-        }
-        sleep 0.05
-    done
-    return 1
-}
-
-# wait_count FILE PATTERN N SECONDS: until N lines of FILE match.
-wait_count() {
-    end=$(($(date +%s) + $4))
-    while [ "$(date +%s)" -le "$end" ]; do
-        [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
-
-wait_exit() {
-    end=$(($(date +%s) + $2))
-    while kill -0 "$1" 2>/dev/null; do
-        [ "$(date +%s)" -le "$end" ] || return 124
-        sleep 0.05
-    done
-    wait "$1"
-}
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 for bin in "$NODE" "$CLIENT" "$PROBE"; do
     [ -x "$bin" ] || { bad "build $bin first (make all tools)"; finish; }

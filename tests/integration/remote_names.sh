@@ -7,57 +7,13 @@
 # Prints "N passed, N failed" last.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-B=${BUILD:-build}
-case $B in /*) ;; *) B="$root/$B" ;; esac
+. "$here/../lib/proc.sh"
 NODE="$B/bin/counter-node"
 CLIENT="$B/bin/counter-client"
 PROBE="$B/bin/remote-probe"
 LISTEN=/ip4/127.0.0.1/udp/0/quic-v1
 INC=3b9128f1-0593-44a0-b83a-f4188baa05bf
 TRYDEC=9c4e2a71-8b3d-4f6a-a1e5-3d7b9c2f8e14
-
-passed=0 failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit $?
-}
-
-# wait_line FILE PATTERN SECONDS: the first line of FILE matching PATTERN
-# (grep -E), waiting for it up to SECONDS.
-wait_line() {
-    end=$(($(date +%s) + $3))
-    while [ "$(date +%s)" -le "$end" ]; do
-        line=$(grep -E -m1 "$2" "$1" 2>/dev/null) && {
-            printf '%s\n' "$line"
-            return 0
-        }
-        sleep 0.05
-    done
-    return 1
-}
-
-# wait_exit PID SECONDS: waits for PID to end; its status, or 124.
-wait_exit() {
-    end=$(($(date +%s) + $2))
-    while kill -0 "$1" 2>/dev/null; do
-        [ "$(date +%s)" -le "$end" ] || return 124
-        sleep 0.05
-    done
-    wait "$1"
-}
 
 for bin in "$NODE" "$CLIENT" "$PROBE"; do
     [ -x "$bin" ] || { bad "build $bin first (make all tools)"; finish; }

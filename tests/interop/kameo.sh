@@ -7,33 +7,13 @@
 # last; non-zero on any failure.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-B=${BUILD:-build}
-case $B in /*) ;; *) B="$root/$B" ;; esac
+. "$here/../lib/proc.sh"
 NODE_BIN="$B/bin/counter-node"
 PROBE="$B/bin/remote-probe"
 INC=3b9128f1-0593-44a0-b83a-f4188baa05bf
 LOG=0dceb24a-837b-4ea2-91ea-1729acaf410b
 INTEROP_SETUP="$here/setup.sh"
 . "$here/setup.sh"
-
-passed=0 failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit $?
-}
 
 for bin in "$NODE_BIN" "$PROBE"; do
     [ -x "$bin" ] || { bad "build $bin first (make all tools)"; finish; }

@@ -5,31 +5,10 @@
 # refused. Prints "N passed, N failed" last; non-zero on any failure.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-B=${BUILD:-build}
-case $B in /*) ;; *) B="$root/$B" ;; esac
+. "$here/../lib/proc.sh"
 SP="$B/bin/swarm-ping"
 INTEROP_SETUP="$here/setup.sh"
 . "$here/setup.sh"
-
-passed=0 failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1"; failed=$((failed + 1)); }
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-finish() {
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
-    exit $?
-}
 
 [ -x "$SP" ] || { bad "build $SP first (make)"; finish; }
 interop_setup || { bad "js-libp2p setup"; finish; }
