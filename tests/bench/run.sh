@@ -41,3 +41,4 @@ else
 fi
 
 sh "$(dirname "$0")/remote.sh"
+sh "$(dirname "$0")/gateway.sh"

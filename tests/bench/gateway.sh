@@ -1,0 +1,275 @@
+#!/bin/sh
+# The gateway under load, next to a bare libmicrohttpd server measured in
+# the same run with the same wrk settings. Figures only, nothing asserted.
+#
+#   gateway  POST /v1/actors/my_actor/ask/Inc {"amount":1} through the
+#            gateway to the counter actor of a separate counter-node
+#            process (libp2p QUIC on loopback)
+#   bare     the same POST to tests/tools/bench-mhd.c: a libmicrohttpd
+#            server with one thread per core answering a constant reply
+#
+# Then: how the asks travel (one QUIC connection, asks in flight on it,
+# UDP datagrams sent per ask on each side, counted from the sendmsg calls
+# with perf when it may trace syscalls), and the gateway's resident memory
+# with 1,000 open keep-alive connections (tests/tools/bench-conns.c).
+#
+# Goals (issue 5): >= 40% of the bare server's requests/s, p99 <= 2 ms,
+# RSS <= 30 MB at 1,000 connections.
+#
+# GW_BENCH_SECONDS (10) each wrk run, GW_BENCH_CONNS (32) wrk connections,
+# GW_BENCH_THREADS (2) wrk threads, GW_BENCH_OPEN (1000) connections for
+# the memory figure, GW_BENCH_PROFILE=FILE records `perf record -g` of the
+# gateway during a second gateway run into FILE.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+B=${BUILD:-build}
+case $B in /*) ;; *) B="$root/$B" ;; esac
+SECS=${GW_BENCH_SECONDS:-10}
+CONNS=${GW_BENCH_CONNS:-32}
+WRK_THREADS=${GW_BENCH_THREADS:-2}
+OPEN=${GW_BENCH_OPEN:-1000}
+PROFILE=${GW_BENCH_PROFILE:-}
+BODY='{"amount":1}'
+ASK_PATH=/v1/actors/my_actor/ask/Inc
+work=$(mktemp -d)
+pids=""
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null; done
+    for p in $pids; do wait "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+echo "== gateway: HTTP ask through the gateway to a counter-node, beside bare libmicrohttpd (${SECS}s, $CONNS connections) =="
+for tool in wrk curl; do
+    if ! command -v $tool >/dev/null; then
+        echo "$tool is not installed (Debian: $tool): no gateway benchmark"
+        exit 0
+    fi
+done
+for bin in gateway counter-node bench-mhd bench-conns; do
+    if [ ! -x "$B/bin/$bin" ]; then
+        echo "$B/bin/$bin is not built: no gateway benchmark"
+        exit 0
+    fi
+done
+
+wait_line() {
+    end=$(($(date +%s) + $3))
+    while [ "$(date +%s)" -le "$end" ]; do
+        line=$(grep -E -m1 "$2" "$1" 2>/dev/null) && {
+            printf '%s\n' "$line"
+            return 0
+        }
+        sleep 0.05
+    done
+    return 1
+}
+
+# One wrk run: the figures line written by the script's done() hook.
+cat >"$work/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$BODY'
+wrk.headers["Content-Type"] = "application/json"
+done = function(summary, latency, requests)
+    local e = summary.errors
+    io.write(string.format(
+        "FIGURES rps=%.0f p50_us=%d p99_us=%d max_us=%d requests=%d " ..
+        "non2xx=%d socket_errors=%d\n",
+        summary.requests / (summary.duration / 1e6),
+        latency:percentile(50), latency:percentile(99), latency.max,
+        summary.requests, e.status,
+        e.connect + e.read + e.write + e.timeout))
+end
+EOF
+
+# run_wrk LABEL URL [SECONDS]: wrk's own --latency output goes into the
+# work folder, one figures line to stdout.
+run_wrk() {
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d"${3:-$SECS}s" --latency \
+        -s "$work/post.lua" "$2" >"$work/wrk-$1.out" 2>&1
+    grep -m1 '^FIGURES ' "$work/wrk-$1.out" || {
+        echo "FIGURES rps=0 p50_us=0 p99_us=0 max_us=0 requests=0 non2xx=0 socket_errors=0"
+        sed 's/^/  wrk: /' "$work/wrk-$1.out" >&2
+    }
+}
+
+# field LINE KEY
+field() {
+    echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+row() {
+    echo "$2" | awk -v label="$1" '{
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        printf "%-34s %8s req/s  p50 %6.2f ms  p99 %6.2f ms  max %7.2f ms" \
+               "  non-2xx %s  socket errors %s\n",
+               label, f["rps"], f["p50_us"] / 1000, f["p99_us"] / 1000,
+               f["max_us"] / 1000, f["non2xx"], f["socket_errors"] }'
+}
+
+# ------------------------------------------------------------ processes
+
+"$B/bin/bench-mhd" >"$work/mhd.out" 2>&1 &
+mhd=$!
+pids="$pids $mhd"
+line=$(wait_line "$work/mhd.out" '^LISTEN ' 20) || {
+    echo "bench-mhd did not start"
+    exit 0
+}
+MHD_URL=http://127.0.0.1:${line#LISTEN }$ASK_PATH
+
+"$B/bin/counter-node" --listen /ip4/127.0.0.1/udp/0/quic-v1 \
+    --key "$work/node.key" --name my_actor >"$work/node.out" 2>"$work/node.err" &
+node=$!
+pids="$pids $node"
+line=$(wait_line "$work/node.out" '^LISTEN /ip4/127\.0\.0\.1/' 30) || {
+    echo "counter-node did not start: $(tail -3 "$work/node.err")"
+    exit 0
+}
+node_addr=${line#LISTEN }
+
+# The gateway logs every request to a file, as it would in production. Its
+# HTTP port is the first free one from GW_BENCH_PORT on.
+port=${GW_BENCH_PORT:-38480}
+tries=0
+while :; do
+    (cd "$work" && exec "$B/bin/gateway" --http "127.0.0.1:$port" \
+        --listen /ip4/127.0.0.1/udp/0/quic-v1 --bootstrap "$node_addr" \
+        --key "$work/gw.key" --db "$work/gw.db" --schemas "$root/schemas" \
+        --admin-open) >"$work/gw.log" 2>"$work/gw.err" &
+    gw=$!
+    if wait_line "$work/gw.log" '"event":"started"' 30 >/dev/null; then
+        pids="$pids $gw"
+        break
+    fi
+    kill "$gw" 2>/dev/null
+    wait "$gw" 2>/dev/null
+    tries=$((tries + 1))
+    if [ $tries -ge 20 ] || ! grep -q 'cannot listen for HTTP' "$work/gw.err"; then
+        echo "the gateway did not start: $(tail -3 "$work/gw.err")"
+        exit 0
+    fi
+    port=$((port + 1))
+done
+GW=http://127.0.0.1:$port
+i=0
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "$GW/readyz")" = 204 ]; do
+    i=$((i + 1))
+    if [ $i -gt 300 ]; then
+        echo "the gateway did not become ready"
+        exit 0
+    fi
+    sleep 0.1
+done
+# The first ask resolves my_actor through the DHT; later ones hit the cache.
+first=$(curl -s -H 'Content-Type: application/json' -d "$BODY" "$GW$ASK_PATH")
+case $first in
+'' | *[!0-9]*)
+    echo "the first ask through the gateway failed: $first"
+    exit 0
+    ;;
+esac
+
+# ------------------------------------------------------------ throughput
+
+bare=$(run_wrk bare "$MHD_URL")
+gwf=$(run_wrk gateway "$GW$ASK_PATH")
+row "bare libmicrohttpd ($(nproc) threads)" "$bare"
+row "gateway -> counter-node (QUIC)" "$gwf"
+b=$(field "$bare" rps)
+g=$(field "$gwf" rps)
+p99=$(field "$gwf" p99_us)
+awk -v b="$b" -v g="$g" -v p="$p99" 'BEGIN {
+    r = b > 0 ? 100 * g / b : 0
+    v1 = (r >= 40) ? "met" : "short"
+    v2 = (p <= 2000) ? "met" : "short"
+    printf "gateway / bare                     %7.1f %%   (goal >= 40 %%: %s)\n",
+           r, v1
+    printf "gateway p99                        %7.2f ms  (goal <= 2 ms: %s)\n",
+           p / 1000, v2
+}'
+
+# ------------------------------------------------------------ the remote leg
+
+# The asks of a run share the gateway's one connection to the node: its
+# peers, the requests in flight sampled during a short run, and datagrams
+# per ask from sendmsg(2) counts (one datagram per call in actorlib).
+metric() {
+    curl -s "$GW/metrics" | awk -v k="$1" '$1 == k { print $2; exit }'
+}
+asks_before=$(curl -s "$GW/metrics" | awk '/^actorgate_http_requests_total/ && /ask/ && /"200"/ { s += $2 } END { print s + 0 }')
+probe=$((SECS < 3 ? SECS : 3))
+trace=""
+if perf stat -e syscalls:sys_enter_sendmsg -o /dev/null true 2>/dev/null; then
+    trace=1
+    perf stat -x, -e syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendmmsg \
+        -p "$gw" -o "$work/perf-gw.csv" -- sleep "$probe" &
+    pg=$!
+    perf stat -x, -e syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendmmsg \
+        -p "$node" -o "$work/perf-node.csv" -- sleep "$probe" &
+    pn=$!
+fi
+run_wrk probe "$GW$ASK_PATH" "$probe" >/dev/null &
+pw=$!
+samples=""
+k=0
+while [ $k -lt $((probe * 4)) ]; do
+    sleep 0.25
+    samples="$samples $(metric actorgate_http_requests_in_flight)"
+    k=$((k + 1))
+done
+wait $pw
+[ -n "$trace" ] && wait $pg $pn
+asks_after=$(curl -s "$GW/metrics" | awk '/^actorgate_http_requests_total/ && /ask/ && /"200"/ { s += $2 } END { print s + 0 }')
+asks=$((asks_after - asks_before))
+echo "remote leg: swarm peers $(metric actorgate_swarm_peers), connections: $(curl -s "$GW/admin/peers" | grep -o '"peer_id"' | wc -l) QUIC connection(s)"
+echo "requests in flight in the gateway, sampled every 250 ms:$samples"
+if [ -n "$trace" ]; then
+    sum() { awk -F, '/sys_enter_send/ { s += $1 } END { print s + 0 }' "$1"; }
+    awk -v a="$asks" -v g="$(sum "$work/perf-gw.csv")" \
+        -v n="$(sum "$work/perf-node.csv")" 'BEGIN {
+        printf "asks %d in %ss: datagrams sent per ask: gateway -> node %.2f, node -> gateway %.2f\n",
+               a, "'"$probe"'", a ? g / a : 0, a ? n / a : 0 }'
+else
+    echo "perf cannot count syscalls here (perf_event_paranoid): no datagram counts"
+fi
+
+if [ -n "$PROFILE" ]; then
+    perf record -g -o "$PROFILE" -p "$gw" -- sleep "$SECS" >/dev/null 2>&1 &
+    pr=$!
+    run_wrk profiled "$GW$ASK_PATH" >/dev/null
+    wait $pr
+    echo "profile of the gateway: $PROFILE (perf report -i $PROFILE)"
+fi
+
+# ------------------------------------------------------------ memory
+
+mem() {
+    echo "$2" | awk -v label="$1" '{
+        for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+        printf "%-34s RSS before %6.1f MB  idle %6.1f MB  after %s rounds %6.1f MB" \
+               "  closed %6.1f MB  (%s of %s answered 2xx)\n", label,
+               f["rss_before_kib"] / 1024, f["rss_idle_kib"] / 1024, f["rounds"],
+               f["rss_active_kib"] / 1024, f["rss_closed_kib"] / 1024,
+               f["ok"], f["of"] }'
+}
+gm=$("$B/bin/bench-conns" --port "${GW##*:}" --pid "$gw" --conns "$OPEN" \
+    --rounds 3 --path "$ASK_PATH" --body "$BODY" 2>&1)
+mem "gateway, $OPEN connections" "$gm"
+case $gm in *rss_active_kib=*) ;; *) echo "  $gm" ;; esac
+gr=$(field "$gm" rss_active_kib)
+gi=$(field "$gm" rss_idle_kib)
+[ -n "$gr" ] && awk -v a="$gr" -v i="$gi" -v n="$OPEN" 'BEGIN {
+    m = (a > i ? a : i) / 1024
+    verdict = (m <= 30) ? "met" : "short"
+    printf "gateway RSS at %d connections     %6.1f MB   (goal <= 30 MB: %s)\n",
+           n, m, verdict }'
+mhd_port=${MHD_URL#http://127.0.0.1:}
+mm=$("$B/bin/bench-conns" --port "${mhd_port%%/*}" --pid "$mhd" \
+    --conns "$OPEN" --rounds 3 --path "$ASK_PATH" --body "$BODY" 2>&1)
+mem "bare libmicrohttpd, $OPEN conns" "$mm"
+case $mm in *rss_active_kib=*) ;; *) echo "  $mm" ;; esac
+exit 0
