@@ -127,47 +127,62 @@ size_t gw_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+/* Bytes that stand for themselves inside a JSON string. */
+static bool json_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
+/* At most 6 bytes out per byte in ("\u001f", "\ufffd"), so a chunk of
+ * input needs one reservation and no check per byte. */
+#define ESCAPE_CHUNK 256
+
 int gw_json_escape(al_buf *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
-    int rc = al_buf_reserve(b, n + 2);
-    if (rc)
-        return rc;
-    b->data[b->len++] = '"';
+    int rc = al_buf_append(b, "\"", 1);
     size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        char esc[8];
-        size_t elen = 0;
-        const void *src = s + i;
-        size_t slen;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c, elen = 2;
-        } else if (c == '\n') {
-            memcpy(esc, "\\n", 2), elen = 2;
-        } else if (c == '\r') {
-            memcpy(esc, "\\r", 2), elen = 2;
-        } else if (c == '\t') {
-            memcpy(esc, "\\t", 2), elen = 2;
-        } else if (c < 0x20 || c == 0x7f) {
-            memcpy(esc, "\\u00", 4);
-            esc[4] = hex[c >> 4], esc[5] = hex[c & 15], elen = 6;
-        }
-        if (elen) {
-            src = esc, slen = elen, i++;
-        } else {
-            slen = gw_utf8_seq(s + i, n - i);
-            if (slen == 0) {
-                src = "\\ufffd", slen = 6, i++;
+    while (rc == 0 && i < n) {
+        size_t stop = n - i > ESCAPE_CHUNK ? i + ESCAPE_CHUNK : n;
+        if ((rc = al_buf_reserve(b, 6 * (stop - i) + 4)))
+            break;
+        uint8_t *o = b->data + b->len;
+        while (i < stop) {
+            unsigned char c = s[i];
+            if (json_plain(c)) {
+                *o++ = c;
+                i++;
+                continue;
+            }
+            if (c == '"' || c == '\\') {
+                *o++ = '\\', *o++ = c, i++;
+            } else if (c == '\n') {
+                *o++ = '\\', *o++ = 'n', i++;
+            } else if (c == '\r') {
+                *o++ = '\\', *o++ = 'r', i++;
+            } else if (c == '\t') {
+                *o++ = '\\', *o++ = 't', i++;
+            } else if (c < 0x20 || c == 0x7f) {
+                memcpy(o, "\\u00", 4);
+                o[4] = (uint8_t)hex[c >> 4], o[5] = (uint8_t)hex[c & 15];
+                o += 6, i++;
             } else {
-                i += slen;
+                /* A sequence may run past the chunk by up to 3 bytes: the
+                 * reservation has room for them (6 per byte). */
+                size_t len = gw_utf8_seq(s + i, n - i);
+                if (len == 0) {
+                    memcpy(o, "\\ufffd", 6);
+                    o += 6, i++;
+                } else {
+                    memcpy(o, s + i, len);
+                    o += len, i += len;
+                }
             }
         }
-        if ((rc = al_buf_append(b, src, slen)))
-            return rc;
+        b->len = (size_t)(o - b->data);
     }
-    return al_buf_append(b, "\"", 1);
+    return rc ? rc : al_buf_append(b, "\"", 1);
 }
 
 /* ------------------------------------------------------------ lines */
@@ -186,15 +201,52 @@ static void put_key(gw_logline *l, const char *key)
     put(l, ":", 1);
 }
 
-static void format_ts(char *buf, size_t cap)
+/* Writes v in decimal, right-aligned in width digits with leading zeros
+ * (width 0: as many as it takes). Returns the length; out holds 20. */
+static size_t put_digits(char *out, uint64_t v, size_t width)
 {
+    char tmp[20];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof(tmp));
+    while (n < width && n < sizeof(tmp))
+        tmp[n++] = '0';
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ". The part up to the seconds changes once a
+ * second: it is kept, per thread, rather than formatted for every line. */
+static size_t format_ts(char *buf, size_t cap)
+{
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[32];
+    static _Thread_local size_t cached_len;
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        int n =
+            snprintf(cached, sizeof(cached), "%04d-%02d-%02dT%02d:%02d:%02d",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+        if (n < 0 || (size_t)n >= sizeof(cached))
+            n = 0;
+        cached_len = (size_t)n;
+        cached_sec = ts.tv_sec;
+    }
+    if (cap < cached_len + 9)
+        return 0;
+    memcpy(buf, cached, cached_len);
+    size_t len = cached_len;
+    buf[len++] = '.';
+    len += put_digits(buf + len, (uint64_t)ts.tv_nsec / 1000, 6);
+    buf[len++] = 'Z';
+    return len;
 }
 
 void gw_format_time_ms(int64_t ms, char *buf, size_t cap)
@@ -217,10 +269,12 @@ bool gw_log_begin(gw_logline *l, int level, const char *event)
     if (!gw_log_enabled(level))
         return false;
     l->on = true;
-    char ts[128];
-    format_ts(ts, sizeof(ts));
+    /* Most request lines fit: one allocation for the line. */
+    if (al_buf_reserve(&l->buf, 384))
+        l->failed = true;
+    char ts[64];
     put(l, "{\"ts\":\"", 7);
-    put(l, ts, strlen(ts));
+    put(l, ts, format_ts(ts, sizeof(ts)));
     put(l, "\",\"level\":\"", 11);
     const char *name = gw_log_level_name(level);
     put(l, name, strlen(name));
@@ -250,7 +304,14 @@ void gw_log_int(gw_logline *l, const char *key, int64_t v)
     if (!l->on)
         return;
     put_key(l, key);
-    put(l, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
+    size_t n = 0;
+    uint64_t mag = (uint64_t)v;
+    if (v < 0) {
+        num[n++] = '-';
+        mag = 0 - mag;
+    }
+    n += put_digits(num + n, mag, 0);
+    put(l, num, n);
 }
 
 void gw_log_uint(gw_logline *l, const char *key, uint64_t v)
@@ -259,8 +320,7 @@ void gw_log_uint(gw_logline *l, const char *key, uint64_t v)
     if (!l->on)
         return;
     put_key(l, key);
-    put(l, num,
-        (size_t)snprintf(num, sizeof(num), "%llu", (unsigned long long)v));
+    put(l, num, put_digits(num, v, 0));
 }
 
 void gw_log_bool(gw_logline *l, const char *key, bool v)
