@@ -12,6 +12,15 @@
 #include "http.h"
 #include "log.h"
 
+/* Each connection's memory pool in MHD: the request line and headers are
+ * read into it and the response headers written from it. MHD zeroes all
+ * of it after every request, so it is resident for each open connection
+ * and cleared per request: 32 KiB by default, which makes a thousand
+ * keep-alive connections cost 32 MB. A path is at most GW_PATH_MAX (4 KiB)
+ * and the headers the gateway reads are short; requests whose head does
+ * not fit are refused by MHD (414 or 431). */
+#define CONN_POOL_BYTES (8u * 1024u)
+
 /* The list of live requests: suspended ones must be answered before the
  * daemon stops, and drain needs the count. */
 typedef struct req_node {
@@ -24,6 +33,16 @@ struct gw_http {
     struct MHD_Daemon *d;
     uv_poll_t poll;
     uv_timer_t timer;
+    /* MHD_run once per loop turn for the connections resumed in it, rather
+     * than once per response: the check handle runs it right after the
+     * loop's I/O callbacks (replies from the network); the idle handle,
+     * for answers given elsewhere (timers, close callbacks), runs it at
+     * the next turn and keeps the loop from blocking before it has. The
+     * idle phase precedes actorlib's prepare-time flush, so requests that
+     * this run reads go out before the loop blocks too. */
+    uv_idle_t idle;
+    uv_check_t check;
+    bool run_scheduled;
     gw_http_handlers h;
     size_t body_limit;
     req_node *reqs;
@@ -38,6 +57,7 @@ struct gw_http {
 };
 
 static void run(gw_http *h);
+static void schedule_run(gw_http *h);
 
 /* ------------------------------------------------------------ requests */
 
@@ -142,8 +162,9 @@ int gw_req_respond(gw_req *req, int status, const gw_header *headers, size_t nh,
     if (req->suspended) {
         req->suspended = false;
         MHD_resume_connection(req->conn);
-        /* Answer now rather than at the loop's next turn. */
-        run(req->http);
+        /* Sent within this loop turn, together with the other answers of
+         * the turn. */
+        schedule_run(req->http);
     }
     return 0;
 }
@@ -251,6 +272,35 @@ static void on_timer(uv_timer_t *t)
     run(t->data);
 }
 
+static void run_scheduled(gw_http *h)
+{
+    if (!h->run_scheduled)
+        return;
+    h->run_scheduled = false;
+    uv_idle_stop(&h->idle);
+    uv_check_stop(&h->check);
+    run(h);
+}
+
+static void on_idle(uv_idle_t *i)
+{
+    run_scheduled(i->data);
+}
+
+static void on_check(uv_check_t *c)
+{
+    run_scheduled(c->data);
+}
+
+static void schedule_run(gw_http *h)
+{
+    if (h->run_scheduled || h->stopping || !h->d)
+        return;
+    h->run_scheduled = true;
+    uv_idle_start(&h->idle, on_idle);
+    uv_check_start(&h->check, on_check);
+}
+
 static void run(gw_http *h)
 {
     if (!h->d)
@@ -260,6 +310,12 @@ static void run(gw_http *h)
         return;
     }
     h->in_run = true;
+    /* This run serves whatever was scheduled. */
+    if (h->run_scheduled) {
+        h->run_scheduled = false;
+        uv_idle_stop(&h->idle);
+        uv_check_stop(&h->check);
+    }
     do {
         h->run_again = false;
         MHD_run(h->d);
@@ -316,6 +372,7 @@ int gw_http_start(gw_http **out, uv_loop_t *loop, const gw_http_opts *o,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
         MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)(o->max_connections ? o->max_connections : 4096),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_POOL_BYTES,
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)(o->connection_timeout_s ? o->connection_timeout_s : 30),
         MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL, MHD_OPTION_END);
@@ -337,9 +394,13 @@ int gw_http_start(gw_http **out, uv_loop_t *loop, const gw_http_opts *o,
         return al_error_set(err, AL_EIO, "cannot watch the HTTP epoll fd");
     }
     uv_timer_init(loop, &h->timer);
+    uv_idle_init(loop, &h->idle);
+    uv_check_init(loop, &h->check);
     h->poll.data = h;
     h->timer.data = h;
-    h->open_handles = 2;
+    h->idle.data = h;
+    h->check.data = h;
+    h->open_handles = 4;
     uv_poll_start(&h->poll, UV_READABLE, on_poll);
     run(h);
     *out = h;
@@ -396,10 +457,15 @@ void gw_http_stop(gw_http *h, void (*done)(void *ud), void *ud)
     h->stopped_ud = ud;
     uv_poll_stop(&h->poll);
     uv_timer_stop(&h->timer);
+    h->run_scheduled = false;
+    uv_idle_stop(&h->idle);
+    uv_check_stop(&h->check);
     MHD_stop_daemon(h->d);
     h->d = NULL;
     uv_close((uv_handle_t *)&h->poll, handle_closed);
     uv_close((uv_handle_t *)&h->timer, handle_closed);
+    uv_close((uv_handle_t *)&h->idle, handle_closed);
+    uv_close((uv_handle_t *)&h->check, handle_closed);
 }
 
 void gw_http_free(gw_http *h)

@@ -12,8 +12,10 @@
  *               passed the limit and was dropped while reading).
  * In either, the application calls gw_req_respond, or (on_body only)
  * gw_req_suspend and later gw_req_respond from any loop callback, which
- * resumes the connection and runs MHD at once. on_done runs exactly once
- * per request that reached on_headers, when the response went out or the
+ * resumes the connection; MHD then runs once in the same loop turn (or,
+ * when answered from a callback after the loop's I/O phase, at the start
+ * of the next) and sends every answer given meanwhile. on_done runs exactly
+ * once per request that reached on_headers, when the response went out or the
  * connection died; the request is freed after it returns.
  *
  * The raw path is given as the client sent it (MHD's unescaping is off:
