@@ -141,8 +141,21 @@ int gw_json_escape(al_buf *b, const char *str, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)str;
-    int rc = al_buf_append(b, "\"", 1);
-    size_t i = 0;
+    /* Most strings (ids, paths, names) need no escape at all. */
+    size_t plain = 0;
+    while (plain < n && json_plain(s[plain]))
+        plain++;
+    int rc = al_buf_reserve(b, plain + 2);
+    if (rc)
+        return rc;
+    b->data[b->len++] = '"';
+    memcpy(b->data + b->len, s, plain);
+    b->len += plain;
+    if (plain == n) {
+        b->data[b->len++] = '"';
+        return 0;
+    }
+    size_t i = plain;
     while (rc == 0 && i < n) {
         size_t stop = n - i > ESCAPE_CHUNK ? i + ESCAPE_CHUNK : n;
         if ((rc = al_buf_reserve(b, 6 * (stop - i) + 4)))
@@ -189,8 +202,15 @@ int gw_json_escape(al_buf *b, const char *str, size_t n)
 
 static void put(gw_logline *l, const char *s, size_t n)
 {
-    if (l->on && !l->failed && al_buf_append(&l->buf, s, n))
+    if (!l->on || l->failed)
+        return;
+    al_buf *b = &l->buf;
+    if (b->cap - b->len >= n) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+    } else if (al_buf_append(b, s, n)) {
         l->failed = true;
+    }
 }
 
 static void put_key(gw_logline *l, const char *key)
@@ -269,8 +289,9 @@ bool gw_log_begin(gw_logline *l, int level, const char *event)
     if (!gw_log_enabled(level))
         return false;
     l->on = true;
-    /* Most request lines fit: one allocation for the line. */
-    if (al_buf_reserve(&l->buf, 384))
+    /* Most request lines fit: one allocation for the line, below the size
+     * (1 KiB) at which glibc's malloc starts consolidating. */
+    if (al_buf_reserve(&l->buf, 768))
         l->failed = true;
     char ts[64];
     put(l, "{\"ts\":\"", 7);
