@@ -1,5 +1,6 @@
 /* The gateway process: start, signals, drain, stop; the registry's
  * persistence; swarm events. */
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,9 @@
 #include "schemafile.h"
 
 #define TICK_MS       1000
-#define FLUSH_TICKS   5  /* name cache hit counters, sweeps */
-#define IDEM_TICKS    60 /* idempotency sweep */
+#define FLUSH_TICKS   5          /* name cache hit counters, sweeps */
+#define IDEM_TICKS    60         /* idempotency sweep */
+#define TRIM_FREE_MIN (4u << 20) /* free heap bytes worth returning */
 #define DRAIN_POLL_MS 20
 #define DRAIN_GRACE   1000 /* after answering what is left */
 
@@ -302,10 +304,25 @@ static void close_handle(gw_app *app, void *h)
     }
 }
 
+/* A burst of concurrent requests (a thousand connections asking at once)
+ * leaves their freed state in the heap, where it stays resident: the
+ * allocator returns only the heap's top. Once a second, when several MB
+ * lie free, they go back to the system. Steady traffic never leaves that
+ * much free, so this costs nothing then. */
+static void release_free_memory(void)
+{
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+    struct mallinfo2 mi = mallinfo2();
+    if (mi.fordblks >= TRIM_FREE_MIN)
+        malloc_trim(0);
+#endif
+}
+
 static void on_tick(uv_timer_t *t)
 {
     gw_app *app = t->data;
     app->ticks++;
+    release_free_memory();
     if (app->ticks % FLUSH_TICKS == 0) {
         gw_namecache_sweep(app->nc);
         gw_namecache_flush_hits(app->nc);
