@@ -6,10 +6,12 @@
  *            no request sent
  *   active   after ROUNDS rounds of one POST on every connection at once,
  *            all answered, the connections still open
+ *   settled  the same connections, still open and idle, SETTLE seconds
+ *            later (what the server keeps, once it has tidied up)
  *   closed   after closing them all and the server closed its side
  *
  *   bench-conns --port N --pid PID [--host IP] [--conns N] [--rounds K]
- *               [--path PATH] [--body TEXT]
+ *               [--path PATH] [--body TEXT] [--settle SECONDS]
  *
  * Prints one line of key=value figures (memory in KiB). Exit status 1 when
  * something could not be done (connect failed, deadline passed). */
@@ -185,7 +187,8 @@ static int round_trip(conn *cs, int n, int ep, const char *req, size_t req_len,
 static void usage(void)
 {
     fprintf(stderr, "usage: bench-conns --port N --pid PID [--host IP] "
-                    "[--conns N] [--rounds K] [--path PATH] [--body TEXT]\n");
+                    "[--conns N] [--rounds K] [--path PATH] [--body TEXT] "
+                    "[--settle SECONDS]\n");
     exit(2);
 }
 
@@ -194,7 +197,7 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1";
     const char *path = "/healthz";
     const char *body = NULL;
-    int port = 0, pid = 0, n = 1000, rounds = 3;
+    int port = 0, pid = 0, n = 1000, rounds = 3, settle = 2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (i + 1 >= argc)
@@ -214,6 +217,8 @@ int main(int argc, char **argv)
             path = v;
         else if (strcmp(a, "--body") == 0)
             body = v;
+        else if (strcmp(a, "--settle") == 0)
+            settle = atoi(v);
         else
             usage();
     }
@@ -282,14 +287,17 @@ int main(int argc, char **argv)
         }
     double secs = now_s() - t0;
     long rss_active = rss_kib(pid);
+    sleep((unsigned)(settle > 0 ? settle : 0));
+    long rss_settled = rss_kib(pid);
 
     for (int i = 0; i < n; i++)
         close(cs[i].fd);
     long rss_closed = wait_fds(pid, fds0, false) == 0 ? rss_kib(pid) : -1;
     printf("conns=%d rounds=%d ok=%d of=%d secs=%.3f rss_before_kib=%ld "
-           "rss_idle_kib=%ld rss_active_kib=%ld rss_closed_kib=%ld\n",
+           "rss_idle_kib=%ld rss_active_kib=%ld rss_settled_kib=%ld "
+           "rss_closed_kib=%ld\n",
            n, rounds, ok, n * rounds, secs, rss_before, rss_idle, rss_active,
-           rss_closed);
+           rss_settled, rss_closed);
     close(ep);
     free(cs);
     return ok == n * rounds ? 0 : 1;
