@@ -14,6 +14,43 @@ static void resolve_name(gw_call *c, bool fresh);
 
 /* ------------------------------------------------------------ calls */
 
+#define SPARE_CALLS_MAX 64
+
+/* Under AddressSanitizer calls are freed for real, so that a use after
+ * the last reference is caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RECYCLE_CALLS false
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RECYCLE_CALLS false
+#endif
+#endif
+#ifndef RECYCLE_CALLS
+#define RECYCLE_CALLS true
+#endif
+
+/* A zeroed call, reused or new. */
+static gw_call *call_new(gw_app *app)
+{
+    gw_call *c = app->spare_calls;
+    if (!c)
+        return calloc(1, sizeof(*c));
+    app->spare_calls = c->next;
+    app->nspare_calls--;
+    memset(c, 0, sizeof(*c));
+    return c;
+}
+
+void gw_app_free_spare_calls(gw_app *app)
+{
+    while (app->spare_calls) {
+        gw_call *c = app->spare_calls;
+        app->spare_calls = c->next;
+        free(c);
+    }
+    app->nspare_calls = 0;
+}
+
 static void call_free(gw_call *c)
 {
     gw_app *app = c->app;
@@ -25,6 +62,12 @@ static void call_free(gw_call *c)
         c->next->prev = c->prev;
     json_decref(c->json);
     al_buf_free(&c->payload);
+    if (RECYCLE_CALLS && app->nspare_calls < SPARE_CALLS_MAX) {
+        c->next = app->spare_calls;
+        app->spare_calls = c;
+        app->nspare_calls++;
+        return;
+    }
     free(c);
 }
 
@@ -242,10 +285,27 @@ static bool sane_traceparent(const char *s)
     return true;
 }
 
-static void make_request_id(gw_app *app, char *out, size_t cap)
+/* Copies src into dst (cap > 0), cut to fit, always terminated. */
+static void copy_str(char *dst, size_t cap, const char *src)
 {
-    snprintf(out, cap, "%016llx%016llx", (unsigned long long)app->rid_prefix,
-             (unsigned long long)++app->rid_next);
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+static void put_hex64(char *out, uint64_t v)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        out[i] = hex[v & 15];
+}
+
+/* 32 hex digits: the process's random prefix, then a counter. */
+static void make_request_id(gw_app *app, char out[static 33])
+{
+    put_hex64(out, app->rid_prefix);
+    put_hex64(out + 16, ++app->rid_next);
+    out[32] = 0;
 }
 
 /* "application/json" with optional parameters (charset=utf-8). */
@@ -811,8 +871,8 @@ static void resolve_name(gw_call *c, bool fresh)
             c->from_cache = true;
             memset(&c->target, 0, sizeof(c->target));
             c->target.id = e->actor;
-            snprintf(c->target.peer, sizeof(c->target.peer), "%s", e->peer_id);
-            snprintf(c->target.remote_id, sizeof(c->target.remote_id), "%s",
+            copy_str(c->target.peer, sizeof(c->target.peer), e->peer_id);
+            copy_str(c->target.remote_id, sizeof(c->target.remote_id),
                      e->remote_id);
             on_target(c);
             return;
@@ -994,7 +1054,7 @@ static void ask_or_tell(gw_call *c)
 static void on_headers(gw_req *req, void *ud)
 {
     gw_app *app = ud;
-    gw_call *c = calloc(1, sizeof(*c));
+    gw_call *c = call_new(app);
     if (!c) {
         static const char oom[] = "{\"error\":{\"code\":\"INTERNAL\","
                                   "\"message\":\"out of memory\"}}";
@@ -1014,12 +1074,12 @@ static void on_headers(gw_req *req, void *ud)
 
     const char *rid = gw_req_header(req, "X-Request-Id");
     if (sane_id(rid, GW_REQUEST_ID_MAX))
-        snprintf(c->request_id, sizeof(c->request_id), "%s", rid);
+        copy_str(c->request_id, sizeof(c->request_id), rid);
     else
-        make_request_id(app, c->request_id, sizeof(c->request_id));
+        make_request_id(app, c->request_id);
     const char *tp = gw_req_header(req, "traceparent");
     if (sane_traceparent(tp))
-        snprintf(c->traceparent, sizeof(c->traceparent), "%s", tp);
+        copy_str(c->traceparent, sizeof(c->traceparent), tp);
 
     gw_route *rt = &c->route;
     gw_route_parse(req->method, req->path, req->path_len, rt);

@@ -598,6 +598,7 @@ static void free_app(gw_app *app)
     gw_registry_free(app->reg);
     gw_metrics_free(app->metrics);
     json_decref(app->openapi);
+    gw_app_free_spare_calls(app);
     free(app->actor_types);
     gw_config_free(&app->cfg);
 }
