@@ -156,13 +156,26 @@ void gw_call_respond(gw_call *c, int status, char *body, size_t len,
 
 void gw_call_json(gw_call *c, int status, json_t *value)
 {
-    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* Most answers are small: dumped into the stack first, which spares
+     * jansson's growing buffer and the copy of its result. */
+    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
+    char small[256];
+    size_t len = json_dumpb(value, small, sizeof(small), flags);
+    char *text = NULL;
+    if (len > 0 && len <= sizeof(small)) {
+        text = malloc(len);
+        if (text)
+            memcpy(text, small, len);
+    } else {
+        text = json_dumps(value, flags);
+        len = text ? strlen(text) : 0;
+    }
     json_decref(value);
     if (!text) {
         gw_call_error(c, GW_E_INTERNAL, "out of memory", NULL);
         return;
     }
-    gw_call_respond(c, status, text, strlen(text), NULL, 0);
+    gw_call_respond(c, status, text, len, NULL, 0);
 }
 
 static void error_with(gw_call *c, int status, const char *code,

@@ -213,12 +213,29 @@ static void put(gw_logline *l, const char *s, size_t n)
     }
 }
 
+/* ,"key": -- keys are the code's own names and need no escape; one that
+ * did would still be escaped. */
 static void put_key(gw_logline *l, const char *key)
 {
-    put(l, ",", 1);
-    if (l->on && !l->failed && gw_json_escape(&l->buf, key, strlen(key)))
-        l->failed = true;
-    put(l, ":", 1);
+    if (!l->on || l->failed)
+        return;
+    size_t n = strlen(key);
+    al_buf *b = &l->buf;
+    size_t i = 0;
+    while (i < n && json_plain((unsigned char)key[i]))
+        i++;
+    if (i < n || b->cap - b->len < n + 4) {
+        put(l, ",", 1);
+        if (!l->failed && gw_json_escape(b, key, n))
+            l->failed = true;
+        put(l, ":", 1);
+        return;
+    }
+    uint8_t *o = b->data + b->len;
+    o[0] = ',', o[1] = '"';
+    memcpy(o + 2, key, n);
+    o[n + 2] = '"', o[n + 3] = ':';
+    b->len += n + 4;
 }
 
 /* Writes v in decimal, right-aligned in width digits with leading zeros
