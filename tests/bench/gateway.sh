@@ -10,8 +10,9 @@
 #
 # Then: how the asks travel (one QUIC connection, asks in flight on it,
 # UDP datagrams sent per ask on each side, counted from the sendmsg calls
-# on the UDP sockets with perf when it may trace syscalls), and the gateway's resident memory
-# with 1,000 open keep-alive connections (tests/tools/bench-conns.c).
+# on the UDP sockets with perf when it may trace syscalls: Debian's
+# linux-perf), and the gateway's resident memory with 1,000 open
+# keep-alive connections (tests/tools/bench-conns.c).
 #
 # Goals (issue 5): >= 40% of the bare server's requests/s, p99 <= 2 ms,
 # RSS <= 30 MB at 1,000 connections.
@@ -245,7 +246,7 @@ while [ $k -lt $((probe * 4)) ]; do
     k=$((k + 1))
 done
 wait $pw
-[ -n "$trace" ] && wait $pg $pn
+[ -n "$trace" ] && wait "$pg" "$pn"
 asks=$(($(asks_ok) - asks_before))
 echo "remote leg: swarm peers $(metric actorgate_swarm_peers), $(curl -s "$GW/admin/peers" | grep -o '"peer_id"' | wc -l) QUIC connection(s)"
 echo "requests in flight in the gateway, sampled every 250 ms:$samples"
