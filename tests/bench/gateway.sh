@@ -292,7 +292,7 @@ if [ -n "$(field "$gm" rss_settled_kib)" ]; then
         s = m["rss_idle_kib"] > m["rss_settled_kib"] ? m["rss_idle_kib"] : m["rss_settled_kib"]
         v1 = (s <= 30) ? "met" : "short"
         v2 = (m["rss_active_kib"] <= 30) ? "met" : "short"
-        printf "gateway RSS at %d open connections %5.1f MB   (goal <= 30 MB: %s; right after the requests %.1f MB: %s)\n",
+        printf "gateway RSS at %d open connections %5.1f MB   (goal <= 30 MB at 1000: %s; right after the requests %.1f MB: %s)\n",
                n, s, v1, m["rss_active_kib"], v2 }'
 fi
 mhd_port=${MHD_URL#http://127.0.0.1:}
