@@ -274,11 +274,11 @@ mem() {
     echo "$2" | awk -v label="$1" '{
         for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
         printf "%-34s RSS before %5.1f MB  idle %5.1f MB  after %s rounds %5.1f MB" \
-               "  2 s later %5.1f MB  closed %5.1f MB  (%s of %s answered 2xx)\n",
+               "  2 s later %5.1f MB  closed %5.1f MB  (%s of %s answered 2xx, %s lost)\n",
                label, f["rss_before_kib"] / 1024, f["rss_idle_kib"] / 1024,
                f["rounds"], f["rss_active_kib"] / 1024,
                f["rss_settled_kib"] / 1024, f["rss_closed_kib"] / 1024,
-               f["ok"], f["of"] }'
+               f["ok"], f["of"], f["lost"] }'
 }
 gm=$("$B/bin/bench-conns" --port "${GW##*:}" --pid "$gw" --conns "$OPEN" \
     --rounds 3 --path "$ASK_PATH" --body "$BODY" 2>&1)

@@ -5,7 +5,8 @@
  *   idle     N connections accepted by the server (its fd count grew by N),
  *            no request sent
  *   active   after ROUNDS rounds of one POST on every connection at once,
- *            all answered, the connections still open
+ *            answered, the connections still open (one that fails is
+ *            closed and counted as lost)
  *   settled  the same connections, still open and idle, SETTLE seconds
  *            later (what the server keeps, once it has tidied up)
  *   closed   after closing them all and the server closed its side
@@ -14,7 +15,8 @@
  *               [--path PATH] [--body TEXT] [--settle SECONDS]
  *
  * Prints one line of key=value figures (memory in KiB). Exit status 1 when
- * something could not be done (connect failed, deadline passed). */
+ * something could not be done (connect failed, not accepted in time) or
+ * some request was not answered 2xx. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -142,35 +144,50 @@ static bool response_complete(conn *c)
     return c->got >= (size_t)(end + 4 - c->buf) + body;
 }
 
-/* One request on every connection at once; counts the 2xx answers. */
-static int round_trip(conn *cs, int n, int ep, const char *req, size_t req_len,
-                      int *ok)
+/* One request on every open connection at once; counts the 2xx answers.
+ * A connection that fails (send, reset, closed before its answer) is
+ * closed and left out of later rounds; *lost counts them, and what has
+ * no answer by the deadline counts as lost too. */
+static void round_trip(conn *cs, int n, int ep, const char *req, size_t req_len,
+                       int *ok, int *lost)
 {
+    int left = 0;
     for (int i = 0; i < n; i++) {
-        cs[i].got = 0;
-        cs[i].status = 0;
-        cs[i].done = false;
-        if (send(cs[i].fd, req, req_len, MSG_NOSIGNAL) != (ssize_t)req_len)
-            return -1;
+        conn *c = &cs[i];
+        c->got = 0;
+        c->status = 0;
+        c->done = c->fd < 0;
+        if (c->done)
+            continue;
+        if (send(c->fd, req, req_len, MSG_NOSIGNAL) != (ssize_t)req_len) {
+            close(c->fd);
+            c->fd = -1;
+            c->done = true;
+            (*lost)++;
+            continue;
+        }
+        left++;
     }
-    int left = n;
     double end = now_s() + DEADLINE_S;
     struct epoll_event evs[256];
-    while (left > 0) {
-        if (now_s() > end)
-            return -1;
+    while (left > 0 && now_s() < end) {
         int k = epoll_wait(ep, evs, 256, 1000);
         if (k < 0 && errno != EINTR)
-            return -1;
+            break;
         for (int j = 0; j < k; j++) {
             conn *c = evs[j].data.ptr;
             if (c->done)
                 continue;
             ssize_t r = recv(c->fd, c->buf + c->got, RESP_MAX - 1 - c->got, 0);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                continue;
             if (r <= 0) {
-                if (r < 0 && (errno == EAGAIN || errno == EINTR))
-                    continue;
-                return -1; /* closed before the answer */
+                close(c->fd); /* also leaves the epoll set */
+                c->fd = -1;
+                c->done = true;
+                left--;
+                (*lost)++;
+                continue;
             }
             c->got += (size_t)r;
             if (response_complete(c) || c->got >= RESP_MAX - 1) {
@@ -181,7 +198,14 @@ static int round_trip(conn *cs, int n, int ep, const char *req, size_t req_len,
             }
         }
     }
-    return 0;
+    for (int i = 0; i < n && left > 0; i++)
+        if (!cs[i].done) { /* no answer in time: given up */
+            close(cs[i].fd);
+            cs[i].fd = -1;
+            cs[i].done = true;
+            left--;
+            (*lost)++;
+        }
 }
 
 static void usage(void)
@@ -278,26 +302,28 @@ int main(int argc, char **argv)
     }
     long rss_idle = rss_kib(pid);
 
-    int ok = 0;
+    int ok = 0, lost = 0;
     double t0 = now_s();
     for (int r = 0; r < rounds; r++)
-        if (round_trip(cs, n, ep, req, (size_t)req_len, &ok)) {
-            fprintf(stderr, "bench-conns: round %d did not complete\n", r);
-            return 1;
-        }
+        round_trip(cs, n, ep, req, (size_t)req_len, &ok, &lost);
     double secs = now_s() - t0;
     long rss_active = rss_kib(pid);
     sleep((unsigned)(settle > 0 ? settle : 0));
     long rss_settled = rss_kib(pid);
 
+    int open_left = 0;
     for (int i = 0; i < n; i++)
-        close(cs[i].fd);
+        if (cs[i].fd >= 0) {
+            close(cs[i].fd);
+            open_left++;
+        }
     long rss_closed = wait_fds(pid, fds0, false) == 0 ? rss_kib(pid) : -1;
-    printf("conns=%d rounds=%d ok=%d of=%d secs=%.3f rss_before_kib=%ld "
+    printf("conns=%d open=%d rounds=%d ok=%d of=%d lost=%d secs=%.3f "
+           "rss_before_kib=%ld "
            "rss_idle_kib=%ld rss_active_kib=%ld rss_settled_kib=%ld "
            "rss_closed_kib=%ld\n",
-           n, rounds, ok, n * rounds, secs, rss_before, rss_idle, rss_active,
-           rss_settled, rss_closed);
+           n, open_left, rounds, ok, n * rounds, lost, secs, rss_before,
+           rss_idle, rss_active, rss_settled, rss_closed);
     close(ep);
     free(cs);
     return ok == n * rounds ? 0 : 1;
