@@ -9,7 +9,7 @@ MAIN_PKGS="gcc make pkg-config libc6-dev ca-certificates curl git
  libsqlite3-dev sqlite3 libmsgpack-dev libcbor-dev libprotobuf-c-dev
  protobuf-c-compiler libcmocka-dev clang libclang-rt-14-dev clang-format
  valgrind iproute2 procps wrk erlang-base debootstrap docker.io
- docker-compose xz-utils jq"
+ docker-compose xz-utils jq linux-perf"
 BPO_PKGS="libngtcp2-dev libngtcp2-crypto-gnutls-dev"
 BPO_LINE="deb http://deb.debian.org/debian bookworm-backports main"
 
