@@ -85,7 +85,7 @@ SHARED_LIB := $(BUILD)/lib/libactorlib.so.0
 EX_LIB     := $(if $(EX_LIBSRC),$(BUILD)/lib/libcounter.a)
 GATEWAY    := $(BUILD)/bin/gateway
 
-.PHONY: all deps run test test-asan unit unit-asan integration bench fuzz \
+.PHONY: all deps run test test-asan unit unit-asan integration integration-asan bench fuzz \
         fuzz-build fuzz-bins fuzz-smoke install clean check-style format tools
 .DEFAULT_GOAL := all
 .SECONDARY: $(PROTO_C) $(PROTO_H)
@@ -174,6 +174,9 @@ unit: $(UNIT_BINS)
 
 unit-asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 unit
+
+integration-asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 integration
 
 integration: all
 	@BUILD=$(BUILD) sh tests/run-integration.sh

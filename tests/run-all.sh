@@ -28,6 +28,7 @@ stage style sh -c 'make --no-print-directory check-style && echo "style: 1 passe
 stage unit run_make unit
 stage unit-asan run_make unit-asan
 stage integration run_make integration
+stage integration-asan run_make integration-asan
 stage interop env BUILD="${BUILD:-build}" sh tests/interop/run.sh
 stage interop-kameo env BUILD="${BUILD:-build}" sh tests/interop/kameo.sh
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" make --no-print-directory fuzz-smoke

@@ -51,17 +51,26 @@ enum ftype {
     F_STOP_BOX,     /* al__kw_stop_reason *, Box<ActorStopReason> */
 };
 
+/* Names are ASCII literals: their length is known when compiling, and
+ * they need no UTF-8 check on either side. */
 struct field {
     const char *name;
+    uint8_t len;
     enum ftype type;
     size_t offset;
 };
 
 #define FIELD(type_, member_, ftype_)                                          \
     {                                                                          \
-#member_, ftype_, offsetof(type_, member_)                             \
+#member_, sizeof(#member_) - 1, ftype_, offsetof(type_, member_)       \
     }
+#define NAME(s)  s, sizeof(s) - 1
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+struct name {
+    const char *s;
+    uint8_t len;
+};
 
 /* Field order is declaration order in Kameo 0.14: the encoder writes it. */
 static const struct field ask_fields[] = {
@@ -105,8 +114,8 @@ static const struct field link_died_fields[] = {
 
 /* ActorStopReason::LinkDied { id, reason }. */
 static const struct field stop_link_died_fields[] = {
-    {"id", F_ACTOR_ID, offsetof(al__kw_stop_reason, link_id)},
-    {"reason", F_STOP_BOX, offsetof(al__kw_stop_reason, inner)},
+    {NAME("id"), F_ACTOR_ID, offsetof(al__kw_stop_reason, link_id)},
+    {NAME("reason"), F_STOP_BOX, offsetof(al__kw_stop_reason, inner)},
 };
 
 static const struct field unknown_actor_fields[] = {
@@ -119,56 +128,65 @@ static const struct field unknown_message_fields[] = {
 };
 
 struct variant {
-    const char *name;
+    struct name name;
     const struct field *fields; /* struct variants */
     size_t nfields;
 };
 
 /* SwarmRequest's variants, indexed by enum al__kw_kind. */
 static const struct variant request_variants[] = {
-    {"Ask", ask_fields, COUNT(ask_fields)},
-    {"Tell", tell_fields, COUNT(tell_fields)},
-    {"Link", link_fields, COUNT(link_fields)},
-    {"Unlink", unlink_fields, COUNT(unlink_fields)},
-    {"SignalLinkDied", link_died_fields, COUNT(link_died_fields)},
+    {{NAME("Ask")}, ask_fields, COUNT(ask_fields)},
+    {{NAME("Tell")}, tell_fields, COUNT(tell_fields)},
+    {{NAME("Link")}, link_fields, COUNT(link_fields)},
+    {{NAME("Unlink")}, unlink_fields, COUNT(unlink_fields)},
+    {{NAME("SignalLinkDied")}, link_died_fields, COUNT(link_died_fields)},
 };
 
 /* SwarmResponse's variants, indexed by enum al__kw_kind. */
-static const char *const response_names[] = {
-    "Ask", "Tell", "Link", "Unlink", "SignalLinkDied", "OutboundFailure",
+static const struct name response_names[] = {
+    {NAME("Ask")},    {NAME("Tell")},           {NAME("Link")},
+    {NAME("Unlink")}, {NAME("SignalLinkDied")}, {NAME("OutboundFailure")},
 };
 
 /* ActorStopReason's variants, indexed by enum al__kw_stop_kind. */
-static const char *const stop_names[] = {
-    "Normal", "Killed", "Panicked", "LinkDied", "PeerDisconnected",
+static const struct name stop_names[] = {
+    {NAME("Normal")},   {NAME("Killed")},           {NAME("Panicked")},
+    {NAME("LinkDied")}, {NAME("PeerDisconnected")},
 };
+
+static const struct name result_names[] = {{NAME("Ok")}, {NAME("Err")}};
 
 enum eshape { E_UNIT, E_UNKNOWN_ACTOR, E_UNKNOWN_MESSAGE, E_BYTES, E_TEXT };
 
 static const struct error_variant {
-    const char *name;
+    struct name name;
     int status;
     enum eshape shape;
 } error_variants[] = {
-    {"ActorNotRunning", AL_E_ACTOR_NOT_RUNNING, E_UNIT},
-    {"ActorStopped", AL_E_ACTOR_STOPPED, E_UNIT},
-    {"UnknownActor", AL_E_UNKNOWN_ACTOR, E_UNKNOWN_ACTOR},
-    {"UnknownMessage", AL_E_UNKNOWN_MESSAGE, E_UNKNOWN_MESSAGE},
-    {"BadActorType", AL_E_BAD_ACTOR_TYPE, E_UNIT},
-    {"MailboxFull", AL_E_MAILBOX_FULL, E_UNIT},
-    {"ReplyTimeout", AL_E_REPLY_TIMEOUT, E_UNIT},
-    {"HandlerError", AL_E_HANDLER_ERROR, E_BYTES},
-    {"SerializeMessage", AL_E_SERIALIZE_MESSAGE, E_TEXT},
-    {"DeserializeMessage", AL_E_DESERIALIZE_MESSAGE, E_TEXT},
-    {"SerializeReply", AL_E_SERIALIZE_REPLY, E_TEXT},
-    {"SerializeHandlerError", AL_E_SERIALIZE_HANDLER_ERROR, E_TEXT},
-    {"DeserializeHandlerError", AL_E_DESERIALIZE_HANDLER_ERROR, E_TEXT},
-    {"SwarmNotBootstrapped", AL_E_SWARM_NOT_BOOTSTRAPPED, E_UNIT},
-    {"DialFailure", AL_E_DIAL_FAILURE, E_UNIT},
-    {"NetworkTimeout", AL_E_NETWORK_TIMEOUT, E_UNIT},
-    {"ConnectionClosed", AL_E_CONNECTION_CLOSED, E_UNIT},
-    {"UnsupportedProtocols", AL_E_UNSUPPORTED_PROTOCOLS, E_UNIT},
+    {{NAME("ActorNotRunning")}, AL_E_ACTOR_NOT_RUNNING, E_UNIT},
+    {{NAME("ActorStopped")}, AL_E_ACTOR_STOPPED, E_UNIT},
+    {{NAME("UnknownActor")}, AL_E_UNKNOWN_ACTOR, E_UNKNOWN_ACTOR},
+    {{NAME("UnknownMessage")}, AL_E_UNKNOWN_MESSAGE, E_UNKNOWN_MESSAGE},
+    {{NAME("BadActorType")}, AL_E_BAD_ACTOR_TYPE, E_UNIT},
+    {{NAME("MailboxFull")}, AL_E_MAILBOX_FULL, E_UNIT},
+    {{NAME("ReplyTimeout")}, AL_E_REPLY_TIMEOUT, E_UNIT},
+    {{NAME("HandlerError")}, AL_E_HANDLER_ERROR, E_BYTES},
+    {{NAME("SerializeMessage")}, AL_E_SERIALIZE_MESSAGE, E_TEXT},
+    {{NAME("DeserializeMessage")}, AL_E_DESERIALIZE_MESSAGE, E_TEXT},
+    {{NAME("SerializeReply")}, AL_E_SERIALIZE_REPLY, E_TEXT},
+    {{NAME("SerializeHandlerError")}, AL_E_SERIALIZE_HANDLER_ERROR, E_TEXT},
+    {{NAME("DeserializeHandlerError")}, AL_E_DESERIALIZE_HANDLER_ERROR, E_TEXT},
+    {{NAME("SwarmNotBootstrapped")}, AL_E_SWARM_NOT_BOOTSTRAPPED, E_UNIT},
+    {{NAME("DialFailure")}, AL_E_DIAL_FAILURE, E_UNIT},
+    {{NAME("NetworkTimeout")}, AL_E_NETWORK_TIMEOUT, E_UNIT},
+    {{NAME("ConnectionClosed")}, AL_E_CONNECTION_CLOSED, E_UNIT},
+    {{NAME("UnsupportedProtocols")}, AL_E_UNSUPPORTED_PROTOCOLS, E_UNIT},
 };
+
+static bool name_is(const struct name *n, const char *p, size_t len)
+{
+    return n->len == len && memcmp(n->s, p, len) == 0;
+}
 
 static const struct error_variant *error_by_status(int status)
 {
@@ -181,8 +199,7 @@ static const struct error_variant *error_by_status(int status)
 static const struct error_variant *error_by_name(const char *name, size_t len)
 {
     for (size_t i = 0; i < COUNT(error_variants); i++)
-        if (strlen(error_variants[i].name) == len &&
-            memcmp(error_variants[i].name, name, len) == 0)
+        if (name_is(&error_variants[i].name, name, len))
             return &error_variants[i];
     return NULL;
 }
@@ -190,7 +207,7 @@ static const struct error_variant *error_by_name(const char *name, size_t len)
 const char *al__kw_error_name(int status)
 {
     const struct error_variant *e = error_by_status(status);
-    return e ? e->name : NULL;
+    return e ? e->name.s : NULL;
 }
 
 int al__kw_error_from_name(const char *name, size_t len)
@@ -229,82 +246,71 @@ int64_t al__kw_duration_to_ms(al__kw_duration d)
     return (int64_t)(d.secs * 1000 + ms_frac);
 }
 
-/* ------------------------------------------------------------ freeing */
+/* ------------------------------------------------------------ memory */
 
-static void str_free(al__kw_str *s)
-{
-    free(s->data);
-    s->data = NULL;
-    s->len = 0;
-}
+/* A heap block of decoded data, filled from the front. */
+struct al__kw_blk {
+    struct al__kw_blk *next;
+    size_t used, cap;
+    max_align_t data[];
+};
 
-static void bytes_free(al__kw_bytes *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = 0;
-}
+#define BLK_MIN 4096
 
-static void stop_reason_free(al__kw_stop_reason *s)
+/* Where a decode puts what it copies out: the caller's scratch area, then
+ * heap blocks owned by the decoded struct (*blks). */
+struct mem {
+    uint8_t *scratch;
+    size_t used, cap;
+    struct al__kw_blk **blks;
+};
+
+/* n bytes aligned to align (a power of two); NULL when out of memory.
+ * Nothing moves once handed out. */
+static void *mem_alloc(struct mem *m, size_t n, size_t align)
 {
-    /* Iterative: the chain may be AL__KW_STOP_DEPTH_MAX long. */
-    al__kw_stop_reason *next = s->inner;
-    str_free(&s->panic);
-    s->inner = NULL;
-    while (next) {
-        al__kw_stop_reason *cur = next;
-        next = cur->inner;
-        str_free(&cur->panic);
-        free(cur);
+    size_t off = (m->used + align - 1) & ~(align - 1);
+    if (m->scratch && off <= m->cap && n <= m->cap - off) {
+        m->used = off + n;
+        return m->scratch + off;
     }
+    struct al__kw_blk *b = *m->blks;
+    if (b) {
+        off = (b->used + align - 1) & ~(align - 1);
+        if (off <= b->cap && n <= b->cap - off) {
+            b->used = off + n;
+            return (uint8_t *)b->data + off;
+        }
+    }
+    size_t cap = n > BLK_MIN ? n : BLK_MIN;
+    b = malloc(sizeof(*b) + cap);
+    if (!b)
+        return NULL;
+    b->cap = cap;
+    b->used = n;
+    b->next = *m->blks;
+    *m->blks = b;
+    return b->data;
 }
 
-static void fields_free(const struct field *f, size_t n, void *base)
+static void blks_free(struct al__kw_blk **blks)
 {
-    for (size_t i = 0; i < n; i++) {
-        void *p = (char *)base + f[i].offset;
-        switch (f[i].type) {
-        case F_STR:
-            str_free(p);
-            break;
-        case F_BYTES:
-            bytes_free(p);
-            break;
-        case F_STOP:
-            stop_reason_free(p);
-            break;
-        default:
-            break;
-        }
+    while (*blks) {
+        struct al__kw_blk *b = *blks;
+        *blks = b->next;
+        free(b);
     }
 }
 
 void al__kw_request_free(al__kw_request *r)
 {
-    switch (r->kind) {
-    case AL__KW_ASK:
-    case AL__KW_TELL:
-        fields_free(ask_fields, COUNT(ask_fields), &r->u.send);
-        break;
-    case AL__KW_LINK:
-    case AL__KW_UNLINK:
-        fields_free(link_fields, COUNT(link_fields), &r->u.link);
-        break;
-    case AL__KW_SIGNAL_LINK_DIED:
-        fields_free(link_died_fields, COUNT(link_died_fields), &r->u.link_died);
-        break;
-    default:
-        break;
-    }
+    blks_free(&r->blks);
     memset(r, 0, sizeof(*r));
 }
 
 void al__kw_response_free(al__kw_response *r)
 {
-    bytes_free(&r->data);
-    str_free(&r->actor_remote_id);
-    str_free(&r->message_remote_id);
-    str_free(&r->detail);
+    blks_free(&r->blks);
     memset(r, 0, sizeof(*r));
 }
 
@@ -314,6 +320,7 @@ struct rd {
     const uint8_t *start;
     const uint8_t *p;
     const uint8_t *end;
+    struct mem *mem;
     al_error *err;
 };
 
@@ -416,7 +423,8 @@ static int read_unit(struct rd *r, const char *what)
     return 0;
 }
 
-/* A text string seen in place (definite) or gathered from chunks (own). */
+/* A text string seen in place (definite) or gathered from chunks (own,
+ * malloc). Not yet checked for UTF-8: see text_check. */
 struct text {
     const char *p;
     size_t len;
@@ -425,23 +433,20 @@ struct text {
 
 static void text_release(struct text *t)
 {
-    free(t->own);
-    memset(t, 0, sizeof(*t));
+    if (t->own)
+        free(t->own);
+    t->own = NULL;
+    t->p = NULL;
+    t->len = 0;
 }
 
-static bool text_is(const struct text *t, const char *s)
-{
-    return t->len == strlen(s) && memcmp(t->p, s, t->len) == 0;
-}
-
-/* Gathers the definite chunks of an indefinite string of |major| into a
- * NUL-terminated buffer. */
+/* Gathers the definite chunks of an indefinite string of |major| into b. */
 static int read_chunks(struct rd *r, int major, al_buf *b, const char *what)
 {
     for (;;) {
         if (peek(r) == CBOR_BREAK) {
             r->p++;
-            return al_buf_append(b, "", 1) ? nomem(r) : 0;
+            return 0;
         }
         struct item c;
         int rc = read_head(r, &c);
@@ -457,7 +462,10 @@ static int read_chunks(struct rd *r, int major, al_buf *b, const char *what)
     }
 }
 
-static int read_text(struct rd *r, struct text *t, const char *what)
+/* Reads a text string without checking its UTF-8: keys and variant names
+ * are compared with ASCII names first, and only a text that matches none
+ * needs the check (text_check) to tell a bad string from an unknown one. */
+static int read_text_raw(struct rd *r, struct text *t, const char *what)
 {
     memset(t, 0, sizeof(*t));
     struct item it;
@@ -472,40 +480,102 @@ static int read_text(struct rd *r, struct text *t, const char *what)
         t->p = (const char *)r->p;
         t->len = (size_t)it.val;
         r->p += it.val;
-    } else {
-        al_buf b = {0};
-        rc = read_chunks(r, M_TEXT, &b, what);
-        if (rc) {
-            al_buf_free(&b);
-            return rc;
-        }
-        t->own = (char *)b.data;
-        t->p = t->own;
-        t->len = b.len - 1;
+        return 0;
     }
-    if (!al__utf8_valid((const uint8_t *)t->p, t->len)) {
-        text_release(t);
-        return bad(r, "%s: text is not UTF-8", what);
+    al_buf b = {0};
+    rc = read_chunks(r, M_TEXT, &b, what);
+    if (rc == 0 && al_buf_append(&b, "", 1))
+        rc = nomem(r);
+    if (rc) {
+        al_buf_free(&b);
+        return rc;
     }
+    t->own = (char *)b.data;
+    t->p = t->own;
+    t->len = b.len - 1;
     return 0;
 }
 
+static int text_check(struct rd *r, struct text *t, const char *what)
+{
+    if (al__utf8_valid((const uint8_t *)t->p, t->len))
+        return 0;
+    text_release(t);
+    return bad(r, "%s: text is not UTF-8", what);
+}
+
+/* A variant or key that matched no name: a bad string, or unknown. */
+static int text_unknown(struct rd *r, struct text *t, const char *what,
+                        const char *why)
+{
+    int rc = text_check(r, t, what);
+    if (rc == 0) {
+        text_release(t);
+        rc = bad(r, "%s: %s", what, why);
+    }
+    return rc;
+}
+
+/* A text field: checked, copied into the store with a NUL. */
 static int read_string(struct rd *r, al__kw_str *out, const char *what)
 {
     struct text t;
-    int rc = read_text(r, &t, what);
+    int rc = read_text_raw(r, &t, what);
+    if (rc == 0)
+        rc = text_check(r, &t, what);
     if (rc)
         return rc;
-    if (t.own) {
-        out->data = t.own;
-    } else {
-        out->data = malloc(t.len + 1);
-        if (!out->data)
-            return nomem(r);
-        memcpy(out->data, t.p, t.len);
-        out->data[t.len] = '\0';
+    char *s = mem_alloc(r->mem, t.len + 1, 1);
+    if (!s) {
+        text_release(&t);
+        return nomem(r);
     }
+    if (t.len)
+        memcpy(s, t.p, t.len);
+    s[t.len] = '\0';
+    out->data = s;
     out->len = t.len;
+    text_release(&t);
+    return 0;
+}
+
+/* A copy of b[0..len) in the store. */
+static int keep_bytes(struct rd *r, al__kw_bytes *out, const uint8_t *b,
+                      size_t len)
+{
+    out->data = NULL;
+    out->len = len;
+    if (len == 0)
+        return 0;
+    out->data = mem_alloc(r->mem, len, 1);
+    if (!out->data)
+        return nomem(r);
+    memcpy(out->data, b, len);
+    return 0;
+}
+
+/* The elements of a definite array of u8 (0..23 or 18 xx) into dst. */
+static int read_u8_elements(struct rd *r, uint8_t *dst, uint64_t n,
+                            const char *what)
+{
+    const uint8_t *p = r->p, *end = r->end;
+    for (uint64_t i = 0; i < n; i++) {
+        if (p < end && *p < 24) {
+            dst[i] = *p++;
+        } else if (end - p >= 2 && *p == 0x18) {
+            dst[i] = p[1];
+            p += 2;
+        } else {
+            /* Let the general reader name the problem. */
+            r->p = p;
+            uint64_t v;
+            int rc = read_uint(r, AI_U8, &v, what);
+            if (rc)
+                return rc;
+            return bad(r, "%s: internal: element not read", what);
+        }
+    }
+    r->p = p;
     return 0;
 }
 
@@ -516,47 +586,52 @@ static int read_byte_vec(struct rd *r, al__kw_bytes *out, const char *what)
     int rc = read_head(r, &it);
     if (rc)
         return rc;
-    al_buf b = {0};
-    if (it.major == M_BYTES && it.indef) {
-        rc = read_chunks(r, M_BYTES, &b, what);
-        if (rc)
-            goto fail;
-        b.len--; /* the NUL read_chunks added */
-    } else if (it.major == M_BYTES) {
-        if (it.val > remaining(r))
-            return bad(r, "%s: truncated", what);
-        if (al_buf_append(&b, r->p, (size_t)it.val))
-            return nomem(r);
-        r->p += it.val;
-    } else if (it.major == M_ARRAY) {
+    if (it.major == M_ARRAY && !it.indef) {
         /* Each element takes at least one input byte: this bounds the
          * allocation by the input. */
-        if (!it.indef && it.val > remaining(r))
+        if (it.val > remaining(r))
             return bad(r, "%s: array longer than the input", what);
-        if (!it.indef && al_buf_reserve(&b, (size_t)it.val))
+        out->len = (size_t)it.val;
+        out->data = NULL;
+        if (it.val == 0)
+            return 0;
+        out->data = mem_alloc(r->mem, (size_t)it.val, 1);
+        if (!out->data)
             return nomem(r);
-        for (uint64_t i = 0; it.indef || i < it.val; i++) {
-            if (it.indef && peek(r) == CBOR_BREAK) {
+        return read_u8_elements(r, out->data, it.val, what);
+    }
+    if (it.major == M_BYTES && !it.indef) {
+        if (it.val > remaining(r))
+            return bad(r, "%s: truncated", what);
+        rc = keep_bytes(r, out, r->p, (size_t)it.val);
+        r->p += it.val;
+        return rc;
+    }
+    if (it.major != M_BYTES && it.major != M_ARRAY)
+        return bad(r, "%s: expected an array of bytes", what);
+    /* Indefinite forms: gathered first, then kept. */
+    al_buf b = {0};
+    if (it.major == M_BYTES) {
+        rc = read_chunks(r, M_BYTES, &b, what);
+    } else {
+        for (;;) {
+            if (peek(r) == CBOR_BREAK) {
                 r->p++;
                 break;
             }
             uint64_t v = 0;
             rc = read_uint(r, AI_U8, &v, what);
             if (rc)
-                goto fail;
+                break;
             uint8_t byte = (uint8_t)v;
             if (al_buf_append(&b, &byte, 1)) {
                 rc = nomem(r);
-                goto fail;
+                break;
             }
         }
-    } else {
-        return bad(r, "%s: expected an array of bytes", what);
     }
-    out->data = b.data;
-    out->len = b.len;
-    return 0;
-fail:
+    if (rc == 0)
+        rc = keep_bytes(r, out, b.data, b.len);
     al_buf_free(&b);
     return rc;
 }
@@ -576,9 +651,10 @@ static int read_actor_id(struct rd *r, al_actor_id *id, const char *what)
                    (unsigned long long)it.val);
     if (it.val > remaining(r))
         return bad(r, "%s: truncated", what);
-    memset(id, 0, sizeof(*id));
+    uint64_t seq = 0;
     for (int i = 0; i < 8; i++)
-        id->seq |= (uint64_t)r->p[i] << (8 * i);
+        seq |= (uint64_t)r->p[i] << (8 * i);
+    id->seq = seq;
     id->peer.len = (uint8_t)(it.val - 8);
     memcpy(id->peer.bytes, r->p + 8, id->peer.len);
     r->p += it.val;
@@ -664,26 +740,48 @@ static int map_begin(struct rd *r, struct map_it *m, const char *what)
     return 0;
 }
 
-/* 1 with the next key in *key, 0 at the end of the map, < 0 on error. */
-static int map_next(struct rd *r, struct map_it *m, struct text *key,
-                    const char *what)
+/* 1 when another entry follows, 0 at the end of the map (consumed). */
+static int map_more(struct rd *r, struct map_it *m)
 {
     if (m->indef) {
         if (peek(r) == CBOR_BREAK) {
             r->p++;
             return 0;
         }
-    } else {
-        if (m->left == 0)
-            return 0;
-        m->left--;
+        return 1;
     }
-    int rc = read_text(r, key, what);
+    if (m->left == 0)
+        return 0;
+    m->left--;
+    return 1;
+}
+
+/* 1 with the next key in *key (unchecked, see read_text_raw), 0 at the
+ * end of the map, < 0 on error. */
+static int map_next(struct rd *r, struct map_it *m, struct text *key,
+                    const char *what)
+{
+    if (!map_more(r, m))
+        return 0;
+    int rc = read_text_raw(r, key, what);
     return rc ? rc : 1;
 }
 
+/* True, and the key consumed, when the next item is f's name as a short
+ * definite text string (how every encoder writes keys). */
+static bool key_is(struct rd *r, const struct field *f)
+{
+    if (f->len >= 24 || remaining(r) <= f->len ||
+        r->p[0] != (uint8_t)(M_TEXT << 5 | f->len) ||
+        memcmp(r->p + 1, f->name, f->len) != 0)
+        return false;
+    r->p += 1 + f->len;
+    return true;
+}
+
 /* An externally tagged enum: a text string names a unit variant; the map
- * form must be exactly a1 (cbor4ii's check) followed by the name. */
+ * form must be exactly a1 (cbor4ii's check) followed by the name. The name
+ * is unchecked (see read_text_raw). */
 static int enum_begin(struct rd *r, struct text *name, bool *has_value,
                       const char *what)
 {
@@ -696,13 +794,13 @@ static int enum_begin(struct rd *r, struct text *name, bool *has_value,
     } else {
         return bad(r, "%s: expected an enum (text or one-entry map)", what);
     }
-    return read_text(r, name, what);
+    return read_text_raw(r, name, what);
 }
 
-static int find_name(const struct text *t, const char *const *names, size_t n)
+static int find_name(const struct text *t, const struct name *names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (text_is(t, names[i]))
+        if (name_is(&names[i], t->p, t->len))
             return (int)i;
     return -1;
 }
@@ -719,6 +817,21 @@ static int variant_value_check(struct rd *r, const struct text *name,
                what, (int)(name->len > 64 ? 64 : name->len), name->p);
 }
 
+/* The enum's variant among names: its index, or < 0 (an error) after
+ * releasing name. */
+static int variant_of(struct rd *r, struct text *name, bool has_value,
+                      const struct name *names, size_t n,
+                      bool (*wants_value)(int), const char *what,
+                      const char *unknown)
+{
+    int i = find_name(name, names, n);
+    if (i < 0)
+        return text_unknown(r, name, what, unknown);
+    int rc = variant_value_check(r, name, has_value, wants_value(i), what);
+    text_release(name);
+    return rc ? rc : i;
+}
+
 static int read_opt_duration(struct rd *r, al__kw_duration *d, const char *what)
 {
     memset(d, 0, sizeof(*d));
@@ -727,7 +840,7 @@ static int read_opt_duration(struct rd *r, al__kw_duration *d, const char *what)
         r->p++;
         return 0;
     }
-    struct map_it m;
+    struct map_it m = {false, 0};
     int rc = map_begin(r, &m, what);
     if (rc)
         return rc;
@@ -736,14 +849,15 @@ static int read_opt_duration(struct rd *r, al__kw_duration *d, const char *what)
     struct text k;
     while ((rc = map_next(r, &m, &k, what)) == 1) {
         /* serde's Duration refuses unknown and duplicate fields. */
-        if (text_is(&k, "secs") && !have_secs) {
+        if (k.len == 4 && memcmp(k.p, "secs", 4) == 0 && !have_secs) {
             have_secs = true;
             rc = read_uint(r, AI_U64, &secs, "secs");
-        } else if (text_is(&k, "nanos") && !have_nanos) {
+        } else if (k.len == 5 && memcmp(k.p, "nanos", 5) == 0 && !have_nanos) {
             have_nanos = true;
             rc = read_uint(r, AI_U32, &nanos, "nanos");
         } else {
-            rc = bad(r, "%s: unknown or duplicate Duration field", what);
+            rc = text_unknown(r, &k, what,
+                              "unknown or duplicate Duration field");
         }
         text_release(&k);
         if (rc)
@@ -787,13 +901,28 @@ static int read_field(struct rd *r, const struct field *f, void *base,
         return read_stop_reason(r, p, depth);
     case F_STOP_BOX: {
         al__kw_stop_reason **box = p;
-        *box = calloc(1, sizeof(**box));
+        *box = mem_alloc(r->mem, sizeof(**box), _Alignof(al__kw_stop_reason));
         if (!*box)
             return nomem(r);
+        memset(*box, 0, sizeof(**box));
         return read_stop_reason(r, *box, depth + 1);
     }
     }
     return bad(r, "internal: unknown field type");
+}
+
+/* The field a key names, or n. Peers write fields in declaration order, so
+ * the one after the previous match is tried first. */
+static size_t field_index(const struct field *f, size_t n, size_t hint,
+                          const struct text *k)
+{
+    if (hint < n && f[hint].len == k->len &&
+        memcmp(f[hint].name, k->p, k->len) == 0)
+        return hint;
+    for (size_t i = 0; i < n; i++)
+        if (f[i].len == k->len && memcmp(f[i].name, k->p, k->len) == 0)
+            return i;
+    return n;
 }
 
 /* A struct as serde derive reads it: a map, keys in any order, unknown
@@ -801,34 +930,54 @@ static int read_field(struct rd *r, const struct field *f, void *base,
 static int read_struct(struct rd *r, const struct field *f, size_t n,
                        void *base, const char *what, unsigned depth)
 {
-    struct map_it m;
+    struct map_it m = {false, 0};
     int rc = map_begin(r, &m, what);
     if (rc)
         return rc;
     uint32_t seen = 0;
-    struct text k;
-    while ((rc = map_next(r, &m, &k, what)) == 1) {
-        size_t i = 0;
-        while (i < n && !text_is(&k, f[i].name))
-            i++;
-        text_release(&k);
-        if (i == n) {
-            rc = skip_any(r, 1);
-        } else if (seen & (1u << i)) {
-            rc = bad(r, "%s: duplicate field `%s`", what, f[i].name);
-        } else {
-            seen |= 1u << i;
-            rc = read_field(r, &f[i], base, depth);
+    size_t hint = 0;
+    while (map_more(r, &m)) {
+        size_t i = hint;
+        if (hint >= n || !key_is(r, &f[hint])) {
+            struct text k;
+            rc = read_text_raw(r, &k, what);
+            if (rc)
+                return rc;
+            i = field_index(f, n, hint, &k);
+            if (i == n) {
+                rc = text_check(r, &k, what);
+                text_release(&k);
+                if (rc == 0)
+                    rc = skip_any(r, 1);
+                if (rc)
+                    return rc;
+                continue;
+            }
+            text_release(&k);
         }
+        if (seen & (1u << i))
+            return bad(r, "%s: duplicate field `%s`", what, f[i].name);
+        seen |= 1u << i;
+        hint = i + 1;
+        rc = read_field(r, &f[i], base, depth);
         if (rc)
             return rc;
     }
-    if (rc < 0)
-        return rc;
     for (size_t i = 0; i < n; i++)
         if (!(seen & (1u << i)) && f[i].type != F_OPT_DURATION)
             return bad(r, "%s: missing field `%s`", what, f[i].name);
     return 0;
+}
+
+static bool stop_wants_value(int kind)
+{
+    return kind == AL__KW_STOP_PANICKED || kind == AL__KW_STOP_LINK_DIED;
+}
+
+static bool always_value(int i)
+{
+    (void)i;
+    return true;
 }
 
 static int read_stop_reason(struct rd *r, al__kw_stop_reason *s, unsigned depth)
@@ -841,17 +990,10 @@ static int read_stop_reason(struct rd *r, al__kw_stop_reason *s, unsigned depth)
     int rc = enum_begin(r, &name, &has_value, "stop_reason");
     if (rc)
         return rc;
-    int kind = find_name(&name, stop_names, COUNT(stop_names));
-    bool wants_value =
-        kind == AL__KW_STOP_PANICKED || kind == AL__KW_STOP_LINK_DIED;
+    int kind = variant_of(r, &name, has_value, stop_names, COUNT(stop_names),
+                          stop_wants_value, "stop_reason", "unknown variant");
     if (kind < 0)
-        rc = bad(r, "stop_reason: unknown variant");
-    else
-        rc = variant_value_check(r, &name, has_value, wants_value,
-                                 "stop_reason");
-    text_release(&name);
-    if (rc)
-        return rc;
+        return kind;
     s->kind = (enum al__kw_stop_kind)kind;
     if (kind == AL__KW_STOP_PANICKED)
         return read_string(r, &s->panic, "Panicked");
@@ -868,32 +1010,33 @@ static int finish(struct rd *r)
     return 0;
 }
 
-int al__kw_request_decode(const uint8_t *in, size_t len, al__kw_request *req,
-                          al_error *err)
+int al__kw_request_decode_in(const uint8_t *in, size_t len, al__kw_request *req,
+                             al__kw_scratch *scratch, al_error *err)
 {
     memset(req, 0, sizeof(*req));
     if (len > AL__KW_REQUEST_MAX)
         return al_error_set(err, AL_ELIMIT, "kameo request of %zu bytes", len);
-    struct rd r = {in, in, in + len, err};
+    struct mem mem = {scratch ? scratch->bytes : NULL, 0,
+                      scratch ? sizeof(scratch->bytes) : 0, &req->blks};
+    struct rd r = {in, in, in + len, &mem, err};
     struct text name;
     bool has_value;
     int rc = enum_begin(&r, &name, &has_value, "request");
     if (rc)
         return rc;
     int kind = -1;
-    for (size_t i = 0; i < COUNT(request_variants); i++)
-        if (text_is(&name, request_variants[i].name))
+    for (size_t i = 0; i < COUNT(request_variants) && kind < 0; i++)
+        if (name_is(&request_variants[i].name, name.p, name.len))
             kind = (int)i;
     if (kind < 0)
-        rc = bad(&r, "request: unknown variant");
-    else
-        rc = variant_value_check(&r, &name, has_value, true, "request");
+        return text_unknown(&r, &name, "request", "unknown variant");
+    rc = variant_value_check(&r, &name, has_value, true, "request");
     text_release(&name);
     if (rc)
         return rc;
     req->kind = (enum al__kw_kind)kind;
     const struct variant *v = &request_variants[kind];
-    rc = read_struct(&r, v->fields, v->nfields, &req->u, v->name, 0);
+    rc = read_struct(&r, v->fields, v->nfields, &req->u, v->name.s, 0);
     if (rc == 0)
         rc = finish(&r);
     if (rc)
@@ -910,10 +1053,9 @@ static int read_remote_send_error(struct rd *r, al__kw_response *resp)
         return rc;
     const struct error_variant *e = error_by_name(name.p, name.len);
     if (!e)
-        rc = bad(r, "error: unknown RemoteSendError variant");
-    else
-        rc = variant_value_check(r, &name, has_value, e->shape != E_UNIT,
-                                 "error");
+        return text_unknown(r, &name, "error",
+                            "unknown RemoteSendError variant");
+    rc = variant_value_check(r, &name, has_value, e->shape != E_UNIT, "error");
     text_release(&name);
     if (rc)
         return rc;
@@ -923,17 +1065,17 @@ static int read_remote_send_error(struct rd *r, al__kw_response *resp)
         return 0;
     case E_UNKNOWN_ACTOR:
         return read_struct(r, unknown_actor_fields, COUNT(unknown_actor_fields),
-                           resp, e->name, 0);
+                           resp, e->name.s, 0);
     case E_UNKNOWN_MESSAGE:
         return read_struct(r, unknown_message_fields,
-                           COUNT(unknown_message_fields), resp, e->name, 0);
+                           COUNT(unknown_message_fields), resp, e->name.s, 0);
     case E_BYTES:
         if (!has_handler_error(resp->kind))
             return bad(r, "HandlerError in a response whose error type is "
                           "Infallible");
-        return read_byte_vec(r, &resp->data, e->name);
+        return read_byte_vec(r, &resp->data, e->name.s);
     case E_TEXT:
-        return read_string(r, &resp->detail, e->name);
+        return read_string(r, &resp->detail, e->name.s);
     }
     return bad(r, "internal: unknown error shape");
 }
@@ -945,15 +1087,11 @@ static int read_result(struct rd *r, al__kw_response *resp)
     int rc = enum_begin(r, &name, &has_value, "result");
     if (rc)
         return rc;
-    static const char *const result_names[] = {"Ok", "Err"};
-    int which = find_name(&name, result_names, 2);
+    int which =
+        variant_of(r, &name, has_value, result_names, COUNT(result_names),
+                   always_value, "result", "expected Ok or Err");
     if (which < 0)
-        rc = bad(r, "result: expected Ok or Err");
-    else
-        rc = variant_value_check(r, &name, has_value, true, "result");
-    text_release(&name);
-    if (rc)
-        return rc;
+        return which;
     if (which == 1)
         return read_remote_send_error(r, resp);
     resp->status = 0;
@@ -962,26 +1100,26 @@ static int read_result(struct rd *r, al__kw_response *resp)
     return read_unit(r, "Ok");
 }
 
-int al__kw_response_decode(const uint8_t *in, size_t len, al__kw_response *resp,
-                           al_error *err)
+int al__kw_response_decode_in(const uint8_t *in, size_t len,
+                              al__kw_response *resp, al__kw_scratch *scratch,
+                              al_error *err)
 {
     memset(resp, 0, sizeof(*resp));
     if (len > AL__KW_RESPONSE_MAX)
         return al_error_set(err, AL_ELIMIT, "kameo response of %zu bytes", len);
-    struct rd r = {in, in, in + len, err};
+    struct mem mem = {scratch ? scratch->bytes : NULL, 0,
+                      scratch ? sizeof(scratch->bytes) : 0, &resp->blks};
+    struct rd r = {in, in, in + len, &mem, err};
     struct text name;
     bool has_value;
     int rc = enum_begin(&r, &name, &has_value, "response");
     if (rc)
         return rc;
-    int kind = find_name(&name, response_names, COUNT(response_names));
+    int kind =
+        variant_of(&r, &name, has_value, response_names, COUNT(response_names),
+                   always_value, "response", "unknown variant");
     if (kind < 0)
-        rc = bad(&r, "response: unknown variant");
-    else
-        rc = variant_value_check(&r, &name, has_value, true, "response");
-    text_release(&name);
-    if (rc)
-        return rc;
+        return kind;
     resp->kind = (enum al__kw_kind)kind;
     if (kind == AL__KW_OUTBOUND_FAILURE)
         rc = read_remote_send_error(&r, resp);
@@ -994,8 +1132,22 @@ int al__kw_response_decode(const uint8_t *in, size_t len, al__kw_response *resp,
     return rc;
 }
 
+int al__kw_request_decode(const uint8_t *in, size_t len, al__kw_request *r,
+                          al_error *err)
+{
+    return al__kw_request_decode_in(in, len, r, NULL, err);
+}
+
+int al__kw_response_decode(const uint8_t *in, size_t len, al__kw_response *r,
+                           al_error *err)
+{
+    return al__kw_response_decode_in(in, len, r, NULL, err);
+}
+
 /* ------------------------------------------------------------ writing */
 
+/* Writes go straight into out's memory: room() makes sure of the space
+ * (the encoders reserve a close estimate first, so it rarely grows). */
 struct wr {
     al_buf *b;
     int rc;
@@ -1018,34 +1170,64 @@ __attribute__((format(printf, 2, 3))) static void invalid(struct wr *w,
     }
 }
 
-static void put(struct wr *w, const void *p, size_t n)
+/* Where the next n bytes go, or NULL (after an error). */
+static uint8_t *room(struct wr *w, size_t n)
 {
-    if (w->rc == 0 && al_buf_append(w->b, p, n))
+    if (w->rc)
+        return NULL;
+    if (n > w->b->cap - w->b->len && al_buf_reserve(w->b, n)) {
         w->rc = al_error_set(w->err, AL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return w->b->data + w->b->len;
 }
 
-/* Initial byte and argument in the shortest form. */
+static void advance(struct wr *w, uint8_t *to)
+{
+    w->b->len = (size_t)(to - w->b->data);
+}
+
+/* Initial byte and argument in the shortest form, at p; returns the end. */
+static uint8_t *head_at(uint8_t *p, uint8_t major, uint64_t v)
+{
+    if (v < 24) {
+        *p++ = (uint8_t)(major << 5 | v);
+        return p;
+    }
+    int bytes = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffff ? 4 : 8;
+    int ai = bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27;
+    *p++ = (uint8_t)(major << 5 | ai);
+    for (int i = 0; i < bytes; i++)
+        *p++ = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    return p;
+}
+
 static void put_head(struct wr *w, uint8_t major, uint64_t v)
 {
-    uint8_t h[9];
-    size_t n;
-    if (v < 24) {
-        h[0] = (uint8_t)(major << 5 | v);
-        n = 1;
-    } else {
-        int bytes = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffff ? 4 : 8;
-        int ai = bytes == 1 ? 24 : bytes == 2 ? 25 : bytes == 4 ? 26 : 27;
-        h[0] = (uint8_t)(major << 5 | ai);
-        for (int i = 0; i < bytes; i++)
-            h[1 + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
-        n = 1 + (size_t)bytes;
-    }
-    put(w, h, n);
+    uint8_t *p = room(w, 9);
+    if (p)
+        advance(w, head_at(p, major, v));
 }
 
 static void put_byte(struct wr *w, uint8_t b)
 {
-    put(w, &b, 1);
+    uint8_t *p = room(w, 1);
+    if (p) {
+        *p++ = b;
+        advance(w, p);
+    }
+}
+
+/* A text string known to be UTF-8. */
+static void put_text_raw(struct wr *w, const char *s, size_t len)
+{
+    uint8_t *p = room(w, 9 + len);
+    if (!p)
+        return;
+    p = head_at(p, M_TEXT, len);
+    if (len)
+        memcpy(p, s, len);
+    advance(w, p + len);
 }
 
 static void put_text(struct wr *w, const char *s, size_t len)
@@ -1058,13 +1240,19 @@ static void put_text(struct wr *w, const char *s, size_t len)
         invalid(w, "text is not UTF-8");
         return;
     }
-    put_head(w, M_TEXT, len);
-    put(w, s, len);
+    put_text_raw(w, s, len);
 }
 
-static void put_name(struct wr *w, const char *name)
+static void put_name(struct wr *w, const struct name *n)
 {
-    put_text(w, name, strlen(name));
+    put_text_raw(w, n->s, n->len);
+}
+
+/* A one-entry map opening an externally tagged variant. */
+static void put_variant(struct wr *w, const struct name *n)
+{
+    put_byte(w, CBOR_MAP1);
+    put_name(w, n);
 }
 
 /* Vec<u8> without serde_bytes: an array of small uints. */
@@ -1074,15 +1262,21 @@ static void put_byte_vec(struct wr *w, const al__kw_bytes *b)
         invalid(w, "bytes without data");
         return;
     }
-    put_head(w, M_ARRAY, b->len);
-    if (w->rc == 0 && al_buf_reserve(w->b, 2 * b->len))
+    if (b->len > (SIZE_MAX - 9) / 2) {
         w->rc = al_error_set(w->err, AL_ENOMEM, "out of memory");
-    for (size_t i = 0; i < b->len && w->rc == 0; i++) {
+        return;
+    }
+    uint8_t *p = room(w, 9 + 2 * b->len);
+    if (!p)
+        return;
+    p = head_at(p, M_ARRAY, b->len);
+    for (size_t i = 0; i < b->len; i++) {
         uint8_t v = b->data[i];
         if (v >= 24)
-            put_byte(w, 0x18);
-        put_byte(w, v);
+            *p++ = 0x18;
+        *p++ = v;
     }
+    advance(w, p);
 }
 
 static void put_actor_id(struct wr *w, const al_actor_id *id)
@@ -1091,12 +1285,14 @@ static void put_actor_id(struct wr *w, const al_actor_id *id)
         invalid(w, "peer id of %u bytes", (unsigned)id->peer.len);
         return;
     }
-    uint8_t b[AL__KW_ACTOR_ID_MAX];
+    uint8_t *p = room(w, 9 + AL__KW_ACTOR_ID_MAX);
+    if (!p)
+        return;
+    p = head_at(p, M_BYTES, 8u + id->peer.len);
     for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(id->seq >> (8 * i));
-    memcpy(b + 8, id->peer.bytes, id->peer.len);
-    put_head(w, M_BYTES, 8u + id->peer.len);
-    put(w, b, 8u + id->peer.len);
+        *p++ = (uint8_t)(id->seq >> (8 * i));
+    memcpy(p, id->peer.bytes, id->peer.len);
+    advance(w, p + id->peer.len);
 }
 
 static void put_opt_duration(struct wr *w, const al__kw_duration *d)
@@ -1109,10 +1305,11 @@ static void put_opt_duration(struct wr *w, const al__kw_duration *d)
         invalid(w, "duration with %u nanoseconds", d->nanos);
         return;
     }
+    static const struct name secs = {NAME("secs")}, nanos = {NAME("nanos")};
     put_head(w, M_MAP, 2);
-    put_name(w, "secs");
+    put_name(w, &secs);
     put_head(w, M_UINT, d->secs);
-    put_name(w, "nanos");
+    put_name(w, &nanos);
     put_head(w, M_UINT, d->nanos);
 }
 
@@ -1125,7 +1322,7 @@ static void put_struct(struct wr *w, const struct field *f, size_t n,
     put_head(w, M_MAP, n);
     for (size_t i = 0; i < n && w->rc == 0; i++) {
         const void *p = (const char *)base + f[i].offset;
-        put_name(w, f[i].name);
+        put_text_raw(w, f[i].name, f[i].len);
         switch (f[i].type) {
         case F_ACTOR_ID:
             put_actor_id(w, p);
@@ -1170,16 +1367,14 @@ static void put_stop_reason(struct wr *w, const al__kw_stop_reason *s,
         invalid(w, "unknown stop reason %d", (int)s->kind);
         return;
     }
-    const char *name = stop_names[s->kind];
+    const struct name *name = &stop_names[s->kind];
     switch (s->kind) {
     case AL__KW_STOP_PANICKED:
-        put_byte(w, CBOR_MAP1);
-        put_name(w, name);
+        put_variant(w, name);
         put_text(w, s->panic.data, s->panic.len);
         break;
     case AL__KW_STOP_LINK_DIED:
-        put_byte(w, CBOR_MAP1);
-        put_name(w, name);
+        put_variant(w, name);
         put_struct(w, stop_link_died_fields, COUNT(stop_link_died_fields), s,
                    depth);
         break;
@@ -1196,6 +1391,24 @@ static int wr_finish(struct wr *w, size_t start)
     return w->rc;
 }
 
+/* Room for the fixed parts of any envelope but a deep LinkDied chain. */
+#define ENVELOPE_SLACK 384
+
+/* Reserves about what the request takes: the variable parts are its
+ * strings and the payload (up to two bytes per payload byte). */
+static void reserve_request(struct wr *w, const al__kw_request *req)
+{
+    size_t n = ENVELOPE_SLACK;
+    if (req->kind == AL__KW_ASK || req->kind == AL__KW_TELL) {
+        const al__kw_send *s = &req->u.send;
+        if (s->payload.len > (SIZE_MAX - n) / 4)
+            return; /* room() reports it */
+        n += s->actor_remote_id.len + s->message_remote_id.len +
+             2 * s->payload.len;
+    }
+    room(w, n);
+}
+
 int al__kw_request_encode(const al__kw_request *req, al_buf *out, al_error *err)
 {
     struct wr w = {out, 0, err};
@@ -1204,8 +1417,8 @@ int al__kw_request_encode(const al__kw_request *req, al_buf *out, al_error *err)
         return al_error_set(err, AL_EINVAL, "kameo request kind %d",
                             (int)req->kind);
     const struct variant *v = &request_variants[req->kind];
-    put_byte(&w, CBOR_MAP1);
-    put_name(&w, v->name);
+    reserve_request(&w, req);
+    put_variant(&w, &v->name);
     put_struct(&w, v->fields, v->nfields, &req->u, 0);
     return wr_finish(&w, start);
 }
@@ -1218,11 +1431,10 @@ static void put_remote_send_error(struct wr *w, const al__kw_response *resp)
         return;
     }
     if (e->shape == E_UNIT) {
-        put_name(w, e->name);
+        put_name(w, &e->name);
         return;
     }
-    put_byte(w, CBOR_MAP1);
-    put_name(w, e->name);
+    put_variant(w, &e->name);
     switch (e->shape) {
     case E_UNKNOWN_ACTOR:
         put_struct(w, unknown_actor_fields, COUNT(unknown_actor_fields), resp,
@@ -1254,22 +1466,22 @@ int al__kw_response_encode(const al__kw_response *resp, al_buf *out,
     if ((unsigned)resp->kind >= COUNT(response_names))
         return al_error_set(err, AL_EINVAL, "kameo response kind %d",
                             (int)resp->kind);
-    put_byte(&w, CBOR_MAP1);
-    put_name(&w, response_names[resp->kind]);
+    if (resp->data.len <= (SIZE_MAX - ENVELOPE_SLACK) / 4)
+        room(&w, ENVELOPE_SLACK + 2 * resp->data.len + resp->detail.len +
+                     resp->actor_remote_id.len + resp->message_remote_id.len);
+    put_variant(&w, &response_names[resp->kind]);
     if (resp->kind == AL__KW_OUTBOUND_FAILURE) {
         if (resp->status == 0)
             invalid(&w, "OutboundFailure without an error");
         put_remote_send_error(&w, resp);
     } else if (resp->status == 0) {
-        put_byte(&w, CBOR_MAP1);
-        put_name(&w, "Ok");
+        put_variant(&w, &result_names[0]);
         if (resp->kind == AL__KW_ASK)
             put_byte_vec(&w, &resp->data);
         else
             put_byte(&w, CBOR_EMPTY_ARR);
     } else {
-        put_byte(&w, CBOR_MAP1);
-        put_name(&w, "Err");
+        put_variant(&w, &result_names[1]);
         put_remote_send_error(&w, resp);
     }
     return wr_finish(&w, start);

@@ -25,9 +25,12 @@
  * ()) and stricter in one: bytes after the value are an error (cbor4ii's
  * from_slice ignores them; no Rust peer sends any).
  *
- * Memory: decoding allocates at most about twice the input size (strings
- * and byte vectors it copies out; an N-element array needs at least N input
- * bytes), plus one small node per nested LinkDied stop reason.
+ * Memory: what decoding copies out (strings, byte vectors, nested LinkDied
+ * stop reasons) goes into the caller's scratch area when one is given (a
+ * typical Ask or its response then decodes without any allocation), the
+ * rest into heap blocks the decoded struct owns. In all it is at most about
+ * twice the input size (an N-element array needs at least N input bytes)
+ * plus one small node per nested LinkDied stop reason.
  */
 #ifndef AL_KAMEO_WIRE_H
 #define AL_KAMEO_WIRE_H
@@ -46,11 +49,10 @@
 /* An ActorID on the wire: sequence + optional peer id. */
 #define AL__KW_ACTOR_ID_MAX (8 + AL_PEER_ID_MAX)
 
-/* Byte and text fields. After decoding, data is owned by the enclosing
- * struct (malloc; text is NUL-terminated, len excludes the NUL and the
- * text may hold NULs of its own). For encoding, the caller points data at
- * memory it keeps (and then must not call the free function). len == 0
- * allows data == NULL. */
+/* Byte and text fields. After decoding, data points into the scratch area
+ * or into a heap block of the enclosing struct (text is NUL-terminated, len
+ * excludes the NUL and the text may hold NULs of its own). For encoding,
+ * the caller points data at memory it keeps. len == 0 allows data == NULL. */
 typedef struct al__kw_bytes {
     uint8_t *data;
     size_t len;
@@ -60,6 +62,17 @@ typedef struct al__kw_str {
     char *data;
     size_t len;
 } al__kw_str;
+
+/* A caller's area for decoding without allocation: an Ask with short
+ * remote ids and a payload of a few dozen bytes fits, and so does its
+ * response. */
+#define AL__KW_SCRATCH 256
+typedef union al__kw_scratch {
+    max_align_t align;
+    uint8_t bytes[AL__KW_SCRATCH];
+} al__kw_scratch;
+
+struct al__kw_blk;
 
 /* Option<Duration>; nanos < 1e9. */
 typedef struct al__kw_duration {
@@ -90,7 +103,7 @@ typedef struct al__kw_stop_reason {
     enum al__kw_stop_kind kind;
     al__kw_str panic;
     al_actor_id link_id;
-    struct al__kw_stop_reason *inner; /* owned (malloc) when decoded */
+    struct al__kw_stop_reason *inner; /* decoded: like the strings */
 } al__kw_stop_reason;
 
 /* Ask and Tell. reply_timeout is not sent with Tell. */
@@ -128,6 +141,7 @@ typedef struct al__kw_request {
         al__kw_link link;           /* LINK, UNLINK */
         al__kw_link_died link_died; /* SIGNAL_LINK_DIED */
     } u;
+    struct al__kw_blk *blks; /* decoded: heap blocks owned */
 } al__kw_request;
 
 /* A response: Ok (status 0) or a RemoteSendError variant, as the AL_E_*
@@ -148,6 +162,7 @@ typedef struct al__kw_response {
     al__kw_str actor_remote_id;
     al__kw_str message_remote_id;
     al__kw_str detail;
+    struct al__kw_blk *blks; /* decoded: heap blocks owned */
 } al__kw_response;
 
 /* Append the CBOR of r to out. AL_EINVAL (with err) for a value a Rust peer
@@ -160,15 +175,23 @@ int al__kw_response_encode(const al__kw_response *r, al_buf *out,
                            al_error *err);
 
 /* Decode one value filling *r, which the caller then owns (free it with the
- * matching free function, also after a failure: it is then empty). Returns
- * 0, AL_EDECODE (err says what and where), AL_ELIMIT for input over
- * AL__KW_REQUEST_MAX / AL__KW_RESPONSE_MAX, or AL_ENOMEM. */
+ * matching free function, also after a failure: it is then empty). Nothing
+ * in *r points into in. Returns 0, AL_EDECODE (err says what and where),
+ * AL_ELIMIT for input over AL__KW_REQUEST_MAX / AL__KW_RESPONSE_MAX, or
+ * AL_ENOMEM. */
 int al__kw_request_decode(const uint8_t *in, size_t len, al__kw_request *r,
                           al_error *err);
 int al__kw_response_decode(const uint8_t *in, size_t len, al__kw_response *r,
                            al_error *err);
+/* The same, filling scratch (borrowed: it must outlive every use of *r)
+ * before any heap block; scratch NULL is the plain decode. */
+int al__kw_request_decode_in(const uint8_t *in, size_t len, al__kw_request *r,
+                             al__kw_scratch *scratch, al_error *err);
+int al__kw_response_decode_in(const uint8_t *in, size_t len, al__kw_response *r,
+                              al__kw_scratch *scratch, al_error *err);
 
-/* Free what a decode allocated and zero the struct. */
+/* Free what a decode allocated and zero the struct (harmless on a struct
+ * filled by hand for encoding). */
 void al__kw_request_free(al__kw_request *r);
 void al__kw_response_free(al__kw_response *r);
 

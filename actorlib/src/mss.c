@@ -2,6 +2,7 @@
 #include "mss.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,14 +24,14 @@ enum state {
 
 int al__mss_write_message(al_buf *out, const char *text, size_t len)
 {
-    uint8_t pre[AL__UVARINT_MAX];
-    size_t n = al__uvarint_encode(len + 1, pre);
-    int rc = al_buf_reserve(out, n + len + 1);
+    int rc = al_buf_reserve(out, AL__UVARINT_MAX + len + 1);
     if (rc)
         return rc;
-    al_buf_append(out, pre, n);
-    al_buf_append(out, text, len);
-    al_buf_append(out, "\n", 1);
+    uint8_t *p = out->data + out->len;
+    p += al__uvarint_encode(len + 1, p);
+    memcpy(p, text, len);
+    p[len] = '\n';
+    out->len = (size_t)(p + len + 1 - out->data);
     return 0;
 }
 
@@ -67,10 +68,19 @@ static int propose(al__mss *m, al_buf *out)
     return al__mss_write_message(out, p, strlen(p));
 }
 
+/* Clears the state but not the two message buffers (2 KiB that every
+ * stream would otherwise zero): they are written before they are read. */
+static void reset(al__mss *m)
+{
+    memset(m, 0, offsetof(al__mss, msg));
+    m->selected_len = 0;
+    m->selected[0] = '\0';
+}
+
 int al__mss_init_initiator(al__mss *m, const char *const *protocols, size_t n,
                            al_buf *out, al_error *err)
 {
-    memset(m, 0, sizeof(*m));
+    reset(m);
     m->role = AL__MSS_INITIATOR;
     m->state = ST_HEADER;
     if (n == 0 || !protocols)
@@ -89,17 +99,19 @@ int al__mss_init_initiator(al__mss *m, const char *const *protocols, size_t n,
 void al__mss_init_responder(al__mss *m, al__mss_supported_fn supported,
                             void *ud)
 {
-    memset(m, 0, sizeof(*m));
+    reset(m);
     m->role = AL__MSS_RESPONDER;
     m->state = ST_HEADER;
     m->supported = supported;
     m->ud = ud;
 }
 
-static bool line_is(const char *line, size_t len, const char *text)
+static bool line_is(const char *line, size_t len, const char *text, size_t tlen)
 {
-    return len == strlen(text) && memcmp(line, text, len) == 0;
+    return len == tlen && memcmp(line, text, len) == 0;
 }
+
+#define LINE_IS(line, len, lit) line_is(line, len, lit, sizeof(lit) - 1)
 
 static void select_protocol(al__mss *m, const char *line, size_t len)
 {
@@ -113,11 +125,11 @@ static int initiator_line(al__mss *m, const char *line, size_t len, al_buf *out,
                           al_error *err)
 {
     const char *want = m->protocols[m->current];
-    if (line_is(line, len, want)) {
+    if (line_is(line, len, want, strlen(want))) {
         select_protocol(m, line, len);
         return AL__MSS_SELECTED;
     }
-    if (!line_is(line, len, NA))
+    if (!LINE_IS(line, len, NA))
         return fail(m, AL__MSS_FAIL_UNEXPECTED, AL_EPROTO, err,
                     "peer answered neither our proposal nor na");
     if (++m->current == m->nprotocols)
@@ -132,7 +144,7 @@ static int responder_line(al__mss *m, const char *line, size_t len, al_buf *out,
                           al_error *err)
 {
     /* "ls" is optional in the spec; refusing it keeps the table private. */
-    bool ok = len > 0 && !line_is(line, len, LS) && m->supported &&
+    bool ok = len > 0 && !LINE_IS(line, len, LS) && m->supported &&
               m->supported(line, len, m->ud);
     if (ok) {
         int rc = al__mss_write_message(out, line, len);
@@ -144,7 +156,7 @@ static int responder_line(al__mss *m, const char *line, size_t len, al_buf *out,
     if (++m->rejects > AL__MSS_MAX_REJECTS)
         return fail(m, AL__MSS_FAIL_TOO_MANY, AL_ELIMIT, err,
                     "too many unsupported proposals");
-    int rc = al__mss_write_message(out, NA, strlen(NA));
+    int rc = al__mss_write_message(out, NA, sizeof(NA) - 1);
     return rc ? fail(m, AL__MSS_FAIL_NONE, rc, err, "out of memory")
               : AL__MSS_PENDING;
 }
@@ -160,7 +172,7 @@ static int handle_message(al__mss *m, size_t prefix, al_buf *out, al_error *err)
     len--;
     line[len] = '\0';
     if (m->state == ST_HEADER) {
-        if (!line_is(line, len, AL__MSS_HEADER))
+        if (!LINE_IS(line, len, AL__MSS_HEADER))
             return fail(m, AL__MSS_FAIL_HEADER, AL_EPROTO, err,
                         "peer did not send the multistream 1.0.0 header");
         m->state = ST_PROTOCOL;
@@ -213,7 +225,12 @@ int al__mss_feed(al__mss *m, const uint8_t *in, size_t len, size_t *consumed,
     if (m->state == ST_FAILED)
         return al_error_set(err, m->fail_code, "multistream-select failed");
     while (pos < len && rc == AL__MSS_PENDING) {
-        if (m->need == 0) {
+        if (m->need == 0 && m->have == 0 && in[pos] > 0 && in[pos] < 0x80) {
+            /* A one-byte length prefix, the usual case. */
+            m->msg[0] = in[pos++];
+            m->have = m->prefix = 1;
+            m->need = 1 + (size_t)m->msg[0];
+        } else if (m->need == 0) {
             m->msg[m->have++] = in[pos++];
             rc = read_prefix(m, err);
             if (rc <= 0)

@@ -69,7 +69,8 @@ int al__node_add_closer(al_node *node, void (*stop)(al_node *, void *),
                         void *ud);
 void al__node_closer_done(al_node *node);
 
-/* actor.c, called by node.c */
+/* actor.c, called by node.c; al__node_dispatch also by the swarm before it
+ * writes packets (see swarm.c's before_packets). */
 void al__node_dispatch(al_node *node);
 void al__node_drain_inbox(al_node *node);
 void al__node_stop_actors(al_node *node);

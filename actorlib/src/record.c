@@ -23,6 +23,16 @@ bool al__utf8_valid(const uint8_t *b, size_t len)
 {
     size_t i = 0;
     while (i < len) {
+        /* Names and ids are mostly ASCII: eight bytes at a time. */
+        while (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, b + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i == len)
+            break;
         size_t n = utf8_seq_len(b[i]);
         if (n == 0 || n > len - i)
             return false;

@@ -159,6 +159,11 @@ struct al__remote {
     al_buf mp_scratch, cbor_scratch;
     bool mp_busy, cbor_busy;
 
+    /* The last (actor, message) pair found in the link-time registry: a
+     * node serves the same few messages over and over. */
+    const al_remote_message_entry *last_msg;
+    size_t last_actor_len, last_msg_len;
+
     al__conn_watch watch;
     al__timer poll; /* stopping: waits for the swarm to be gone */
     bool stopping;
@@ -714,7 +719,7 @@ static void on_ask_reply(const al_reply *rep, void *ud)
             resp.data.len = b->len;
         }
     }
-    if (!al__kw_error_name(resp.status) && resp.status != 0)
+    if (resp.status != 0 && !al__kw_error_name(resp.status))
         c->done(c, NULL);
     else
         c->done(c, &resp);
@@ -735,13 +740,34 @@ static void on_tell_done(int status, void *ud)
     call_finished(r);
 }
 
+/* The registry entry for a request's ids. Entries are static, so a cached
+ * one stays valid; equal bytes hold no NUL, as the entry's C strings. */
+static const al_remote_message_entry *find_message(al__remote *r,
+                                                   const al__kw_send *s)
+{
+    const al_remote_message_entry *e = r->last_msg;
+    if (e && s->actor_remote_id.len == r->last_actor_len &&
+        s->message_remote_id.len == r->last_msg_len &&
+        memcmp(s->actor_remote_id.data, e->cls->remote_id, r->last_actor_len) ==
+            0 &&
+        memcmp(s->message_remote_id.data, e->message_remote_id,
+               r->last_msg_len) == 0)
+        return e;
+    const char *actor_id = cstr(&s->actor_remote_id);
+    const char *msg_id = cstr(&s->message_remote_id);
+    e = actor_id && msg_id ? al_registry_find(actor_id, msg_id) : NULL;
+    if (e) {
+        r->last_msg = e;
+        r->last_actor_len = s->actor_remote_id.len;
+        r->last_msg_len = s->message_remote_id.len;
+    }
+    return e;
+}
+
 static void dispatch_send(al__remote *r, const al__kw_request *req, rcall *c)
 {
     const al__kw_send *s = &req->u.send;
-    const char *actor_id = cstr(&s->actor_remote_id);
-    const char *msg_id = cstr(&s->message_remote_id);
-    const al_remote_message_entry *e =
-        actor_id && msg_id ? al_registry_find(actor_id, msg_id) : NULL;
+    const al_remote_message_entry *e = find_message(r, s);
     if (!e) {
         al__kw_response resp = {.kind = c->kind,
                                 .status = AL_E_UNKNOWN_MESSAGE,
@@ -987,8 +1013,9 @@ al__rserve *al__remote_serve(al__remote *r, const al_peer_id *from,
                              al__rserve_fn out, void *ud)
 {
     al__kw_request req;
+    al__kw_scratch scratch;
     al_error err = {0};
-    int rc = al__kw_request_decode(bytes, len, &req, &err);
+    int rc = al__kw_request_decode_in(bytes, len, &req, &scratch, &err);
     if (rc) {
         al_log(AL_LOG_DEBUG, "remote: request dropped: %s", err.msg);
         al__kw_request_free(&req);
@@ -1177,8 +1204,10 @@ static void req_deliver(rreq *q, int status, const void *data, size_t len,
 static void req_deliver_buf(rreq *q)
 {
     al__kw_response resp;
+    al__kw_scratch scratch;
     al_error err = {0};
-    if (al__kw_response_decode(q->buf.data, q->buf.len, &resp, &err)) {
+    if (al__kw_response_decode_in(q->buf.data, q->buf.len, &resp, &scratch,
+                                  &err)) {
         al__kw_response_free(&resp);
         req_deliver(q, AL_E_BAD_REPLY, NULL, 0, err.msg);
         return;

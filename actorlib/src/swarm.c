@@ -1686,6 +1686,19 @@ static void quic_done(void *ud)
     al__node_closer_done(node);
 }
 
+/* The transport's hook, run from its prepare/check handles only, never
+ * from inside an actor: actors with mail run before packets go out, not in
+ * the next loop turn, so what they answer shares the packets of what this
+ * turn already queued (multistream echoes, acknowledgements) instead of
+ * following in packets of its own. */
+static bool before_packets(void *ud)
+{
+    al__swarm *sw = ud;
+    if (sw->node->dispatch_active && !sw->stopping)
+        al__node_dispatch(sw->node);
+    return pre_flush(sw);
+}
+
 static void swarm_stop(al_node *node, void *ud)
 {
     (void)node;
@@ -1750,7 +1763,7 @@ int al_swarm_bootstrap(al_node *node, al_identity *id,
         .max_streams_per_conn = sw->opts.max_streams_per_conn,
     };
     al__quic_cbs cbs = {
-        .pre_flush = pre_flush,
+        .pre_flush = before_packets,
         .conn_ready = q_conn_ready,
         .conn_closed = q_conn_closed,
         .stream_open = q_stream_open,

@@ -1166,6 +1166,86 @@ static void large_and_lying_inputs(void **state)
     free(pay);
 }
 
+static bool inside(const void *p, const al__kw_scratch *sc)
+{
+    const uint8_t *b = p;
+    return b >= sc->bytes && b < sc->bytes + sizeof(sc->bytes);
+}
+
+/* Decoding into a caller's scratch area: a typical Ask, its response and a
+ * LinkDied chain take nothing from the heap; what does not fit goes to
+ * heap blocks the struct owns; a decoded struct may be copied. */
+static void decode_into_scratch(void **state)
+{
+    (void)state;
+    al__kw_scratch sc;
+    al__kw_request d;
+    al__kw_request want = ask_value();
+    assert_int_equal(al__kw_request_decode_in(LIT(ask_cbor), &d, &sc, NULL), 0);
+    assert_null(d.blks);
+    assert_true(inside(d.u.send.actor_remote_id.data, &sc));
+    assert_true(inside(d.u.send.message_remote_id.data, &sc));
+    assert_true(inside(d.u.send.payload.data, &sc));
+    assert_int_equal(d.u.send.actor_remote_id.data[15], '\0');
+    al__kw_request copy = d;
+    assert_true(al__kw_request_equal(&copy, &want));
+    al__kw_request_free(&d);
+
+    al__kw_stop_reason panicked;
+    memset(&panicked, 0, sizeof(panicked));
+    panicked.kind = AL__KW_STOP_PANICKED;
+    panicked.panic = S("boom");
+    want = sld_value(AL__KW_STOP_LINK_DIED);
+    want.u.link_died.stop_reason.link_id = aid(3, false);
+    want.u.link_died.stop_reason.inner = &panicked;
+    assert_int_equal(al__kw_request_decode_in(LIT(sld_cbor), &d, &sc, NULL), 0);
+    assert_null(d.blks);
+    assert_true(inside(d.u.link_died.stop_reason.inner, &sc));
+    assert_true(al__kw_request_equal(&d, &want));
+    al__kw_request_free(&d);
+
+    al__kw_response r;
+    assert_int_equal(al__kw_response_decode_in(LIT("\xa1\x63"
+                                                   "Ask"
+                                                   "\xa1\x62"
+                                                   "Ok"
+                                                   "\x82\x0b\x18\xff"),
+                                               &r, &sc, NULL),
+                     0);
+    assert_null(r.blks);
+    assert_int_equal(r.data.len, 2);
+    assert_int_equal(r.data.data[1], 0xff);
+    assert_true(inside(r.data.data, &sc));
+    al__kw_response_free(&r);
+
+    /* A payload larger than the scratch area: on the heap, the strings
+     * still in the scratch area. */
+    uint8_t big[3 * AL__KW_SCRATCH];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)i;
+    want = ask_value();
+    want.u.send.payload = B(big, sizeof(big));
+    al_buf in = {0};
+    assert_int_equal(al__kw_request_encode(&want, &in, NULL), 0);
+    assert_int_equal(al__kw_request_decode_in(in.data, in.len, &d, &sc, NULL),
+                     0);
+    assert_non_null(d.blks);
+    assert_false(inside(d.u.send.payload.data, &sc));
+    assert_true(inside(d.u.send.message_remote_id.data, &sc));
+    assert_true(al__kw_request_equal(&d, &want));
+    al__kw_request_free(&d);
+    assert_null(d.blks);
+
+    /* Without a scratch area everything is on the heap. */
+    assert_int_equal(al__kw_request_decode_in(LIT(ask_cbor), &d, NULL, NULL),
+                     0);
+    assert_non_null(d.blks);
+    want = ask_value();
+    assert_true(al__kw_request_equal(&d, &want));
+    al__kw_request_free(&d);
+    al_buf_free(&in);
+}
+
 static void encode_refuses_what_rust_cannot_read(void **state)
 {
     (void)state;
@@ -1221,6 +1301,7 @@ int main(void)
         cmocka_unit_test(stop_reason_depth),
         cmocka_unit_test(large_and_lying_inputs),
         cmocka_unit_test(encode_refuses_what_rust_cannot_read),
+        cmocka_unit_test(decode_into_scratch),
     };
     return cmocka_run_group_tests_name("kameo_wire", tests, NULL, NULL);
 }

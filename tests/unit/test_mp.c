@@ -259,6 +259,75 @@ static void strings_and_bytes_edge_cases(void **s)
     al_buf_free(&str);
 }
 
+/* The decoder checks the whole value before it reads the struct, as
+ * msgpack-c's unpacker did: nesting is bounded (32 containers), lengths
+ * that claim more than the input are truncation (nothing is allocated for
+ * them), and every well-formed item is skipped in an unknown field. */
+static void structure_checked_first(void **s)
+{
+    (void)s;
+    counter_amount v = {0};
+    al_error err;
+    uint8_t deep[80];
+    for (int nest = 31; nest <= 32; nest++) {
+        /* {"x": [[[...[]...]]], "amount": 7}: nest arrays in the map */
+        size_t n = 0;
+        deep[n++] = 0x82;
+        deep[n++] = 0xa1;
+        deep[n++] = 'x';
+        for (int i = 0; i < nest; i++)
+            deep[n++] = i + 1 < nest ? 0x91 : 0x90;
+        const uint8_t tail[] = {0xa6, 'a', 'm', 'o', 'u', 'n', 't', 0x07};
+        memcpy(deep + n, tail, sizeof(tail));
+        n += sizeof(tail);
+        int rc = al_mp_decode_struct(&counter_amount_mp, deep, n, &v, &err);
+        if (nest == 31) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(v.amount, 7);
+        } else {
+            assert_int_equal(rc, AL_EDECODE);
+            assert_non_null(strstr(err.msg, "nested too deep"));
+        }
+    }
+    /* A map, an array and a string that claim 2^32 - 1 entries or bytes. */
+    assert_int_equal(al_mp_decode_struct(
+                         &counter_amount_mp,
+                         BYTES(0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'x', 0x01),
+                         8, &v, &err),
+                     AL_EDECODE);
+    assert_non_null(strstr(err.msg, "truncated"));
+    assert_int_equal(al_mp_decode_struct(&counter_amount_mp,
+                                         BYTES(0x81, 0xa1, 'x', 0xdd, 0xff,
+                                               0xff, 0xff, 0xff, 0x01),
+                                         9, &v, &err),
+                     AL_EDECODE);
+    assert_non_null(strstr(err.msg, "truncated"));
+    assert_int_equal(al_mp_decode_struct(&counter_amount_mp,
+                                         BYTES(0x81, 0xa1, 'x', 0xdb, 0xff,
+                                               0xff, 0xff, 0xff, 'a'),
+                                         9, &v, &err),
+                     AL_EDECODE);
+    assert_non_null(strstr(err.msg, "truncated"));
+    /* Unknown fields holding an ext, a float, bin, nil and a map: skipped.
+     * A signed marker holding a non-negative value is a plain integer. */
+    static const uint8_t mixed[] = {
+        0x86, 0xa1, 'a',  0xd6, 0x01, 1,   2,    3,    4,    0xa1,
+        'b',  0xca, 0x3f, 0x80, 0,    0,   0xa1, 'c',  0xc4, 0x01,
+        0x00, 0xa1, 'd',  0xc0, 0xa1, 'e', 0x81, 0x01, 0xc7, 0x00,
+        0x05, 0xa6, 'a',  'm',  'o',  'u', 'n',  't',  0xd0, 0x09};
+    v.amount = 0;
+    assert_int_equal(
+        al_mp_decode_struct(&counter_amount_mp, mixed, sizeof(mixed), &v, &err),
+        0);
+    assert_int_equal(v.amount, 9);
+    /* The tuple form with a field of the wrong type: its name is given. */
+    assert_int_equal(
+        al_mp_decode_struct(&counter_amount_mp, BYTES(0x91, 0xc3), 2, &v, &err),
+        AL_EDECODE);
+    assert_string_equal(err.msg,
+                        "Inc.amount: invalid type: boolean, expected integer");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +339,7 @@ int main(void)
         cmocka_unit_test(wrong_types_rejected_clearly),
         cmocka_unit_test(malformed_bytes_rejected),
         cmocka_unit_test(strings_and_bytes_edge_cases),
+        cmocka_unit_test(structure_checked_first),
     };
     return cmocka_run_group_tests_name("mp", tests, NULL, NULL);
 }
