@@ -22,9 +22,7 @@
 #define RX_CHUNKS        16 /* datagrams per recvmmsg */
 #define TX_BUF           65536
 #define CHUNK_SIZE       4096
-/* Freed chunks and streams kept for reuse: enough for a few hundred
- * requests in flight; a burst beyond that goes back to the allocator. */
-#define POOL_CHUNKS      256
+#define POOL_CHUNKS      256 /* spares kept after a burst: 1 MiB */
 #define POOL_STREAMS     256
 #define MAX_CONN_CIDS    24
 #define MAX_VECS         16
