@@ -138,11 +138,19 @@ function readAll (stream) {
   })
 }
 
+// A Kameo 0.12-0.17 node runs neither identify nor ping (only Kademlia,
+// request-response and mDNS), so by default this peer runs none either:
+// actorlib must work with a peer that answers `na` to both.
+// KAMEO_PEER_SERVICES=identify,ping turns them on.
 function makeNode (listen) {
+  const wanted = (process.env.KAMEO_PEER_SERVICES ?? '').split(',')
+  const services = {}
+  if (wanted.includes('identify')) services.identify = identify()
+  if (wanted.includes('ping')) services.ping = ping()
   return createLibp2p({
     addresses: { listen: listen ? ['/ip4/127.0.0.1/udp/0/quic-v1'] : [] },
     transports: [quic()],
-    services: { identify: identify(), ping: ping() }
+    services
   })
 }
 

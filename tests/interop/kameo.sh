@@ -3,8 +3,9 @@
 # hand (kameo.mjs), both directions: js asks and tells counter-node (every
 # byte of the request made in js), and actorlib asks and tells a js server
 # that prints the request it decoded, and reports a reply that does not
-# decode, or answers another kind, as BadReply. Prints "N passed, N failed"
-# last; non-zero on any failure.
+# decode, or answers another kind, as BadReply. Like a Kameo 0.12-0.17
+# node, the js peer runs neither identify nor ping. Prints "N passed,
+# N failed" last; non-zero on any failure.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/proc.sh"
