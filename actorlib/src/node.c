@@ -6,6 +6,11 @@
 #include "node.h"
 #include "linkreg.h"
 
+/* How long a stopping node waits for its actors' last signals to peers. */
+#define AL__FAREWELL_MS 2000
+
+static void farewell_late(al__timer *t);
+
 static void on_wakeup(uv_async_t *h)
 {
     al__node_drain_inbox(h->data);
@@ -127,6 +132,13 @@ static void finish(al_node *n, bool drain)
     al__timers_close(&n->timers);
 }
 
+static void farewell_late(al__timer *t)
+{
+    al_node *n = (al_node *)((char *)t - offsetof(al_node, farewell_timer));
+    n->farewells_abandoned = true;
+    al__node_check_done(n);
+}
+
 /* Shutdown order: actors drain first (they may still use the swarm), then
  * the subsystems close, then the loop's own handles. Called whenever an
  * actor finalizes or a subsystem reports done. */
@@ -135,6 +147,14 @@ void al__node_check_done(al_node *n)
     if (!n->stopping || n->closed || n->nactors > 0)
         return;
     if (!n->closers_started) {
+        if (n->farewells && !n->farewells_abandoned) {
+            if (!al__timer_armed(&n->farewell_timer))
+                al__timer_start(&n->timers, &n->farewell_timer,
+                                al__now(n) + AL__FAREWELL_MS, farewell_late);
+            return;
+        }
+        if (al__timer_armed(&n->farewell_timer))
+            al__timer_stop(&n->timers, &n->farewell_timer);
         n->closers_started = true;
         for (al__closer *c = n->closers; c; c = c->next)
             n->pending_closers++;
@@ -143,6 +163,26 @@ void al__node_check_done(al_node *n)
     }
     if (n->pending_closers == 0 && !n->closed)
         finish(n, !n->freeing);
+}
+
+void al__node_farewell_begin(al_node *node)
+{
+    node->farewells++;
+}
+
+void al__node_farewell_end(al_node *node)
+{
+    if (node->farewells == 0)
+        return;
+    node->farewells--;
+    /* The closers start from the timer, not from inside the sender's
+     * completion, which they would tear down under its feet. */
+    if (node->farewells == 0 && node->stopping && !node->closers_started) {
+        if (al__timer_armed(&node->farewell_timer))
+            al__timer_stop(&node->timers, &node->farewell_timer);
+        al__timer_start(&node->timers, &node->farewell_timer, al__now(node),
+                        farewell_late);
+    }
 }
 
 void al__node_closer_done(al_node *node)

@@ -53,6 +53,11 @@ struct al_node {
     bool freeing; /* al_node_free on a loop that never finished */
     int pending_closers;
     al__closer *closers;
+    /* Messages the stopping actors still send (remote link-death signals):
+     * the closers wait for them, at most AL__FAREWELL_MS. */
+    unsigned farewells;
+    bool farewells_abandoned;
+    al__timer farewell_timer;
 
     void *swarm;  /* owned by the swarm module (swarm.c) */
     void *kad;    /* owned by kad.c */
@@ -68,6 +73,10 @@ static inline uint64_t al__now(al_node *n)
 int al__node_add_closer(al_node *node, void (*stop)(al_node *, void *),
                         void *ud);
 void al__node_closer_done(al_node *node);
+/* A message sent while the node stops, that its closers should let go out
+ * first: begin once it is under way, end when it was delivered or failed. */
+void al__node_farewell_begin(al_node *node);
+void al__node_farewell_end(al_node *node);
 
 /* actor.c, called by node.c; al__node_dispatch also by the swarm before it
  * writes packets (see swarm.c's before_packets). */

@@ -484,6 +484,12 @@ int al__remote_stop_code(const al__kw_stop_reason *reason)
     }
 }
 
+static void farewell_sent(int status, void *ud)
+{
+    (void)status;
+    al__node_farewell_end(ud);
+}
+
 /* A served actor died: tell the peers of its remote links (Kameo sends
  * SignalLinkDied to each), then forget it. */
 static void on_served_death(al__death_watch *w, al_actor *dead, int reason)
@@ -510,7 +516,12 @@ static void on_served_death(al__death_watch *w, al_actor *dead, int reason)
         req.u.link_died.notified_actor_id = l->id;
         req.u.link_died.notified_actor_remote_id = kstr(l->remote_id);
         req.u.link_died.stop_reason = why;
-        int rc = send_request(r, &l->id.peer, &req, 0, NULL, NULL, NULL);
+        /* A stopping node holds its closers until these went out. */
+        bool farewell = r->node->stopping;
+        int rc = send_request(r, &l->id.peer, &req, 0, NULL,
+                              farewell ? farewell_sent : NULL, r->node);
+        if (rc == 0 && farewell)
+            al__node_farewell_begin(r->node);
         if (rc)
             al_log(AL_LOG_INFO,
                    "remote: link-died signal for actor %llu "

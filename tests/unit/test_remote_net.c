@@ -500,6 +500,28 @@ static void disconnect_is_peer_disconnected(void **s)
     pair_stop(&p);
 }
 
+/* A node stopping gracefully stops its actors first, and their linked
+ * peers hear why (Normal) before the connection goes: not
+ * PeerDisconnected, which would tell them the node vanished. */
+static void graceful_stop_sends_link_died(void **s)
+{
+    (void)s;
+    pair p;
+    pair_start(&p, NULL);
+    watcher w = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    link_args l;
+    link_to(&p, &l, &w);
+    uint64_t counter_seq = al_actor_seq(p.counter);
+    al_actor_release(p.counter);
+    p.counter = NULL;
+    tn_stop(&p.b);
+    assert_true(wait_until(watcher_heard, &w, DEADLINE_MS));
+    assert_int_equal(w.dead, counter_seq);
+    assert_int_equal(w.reason, AL_STOP_NORMAL);
+    al_actor_release(l.local);
+    pair_stop(&p);
+}
+
 /* ------------------------------------------------------------ names */
 
 typedef struct name_args {
@@ -700,6 +722,7 @@ int main(void)
         cmocka_unit_test(over_the_limit_is_mailbox_full),
         cmocka_unit_test(peer_stopping_ends_pending_asks),
         cmocka_unit_test(remote_actor_death_reaches_linked_actor),
+        cmocka_unit_test(graceful_stop_sends_link_died),
         cmocka_unit_test(local_actor_death_reaches_remote_actor),
         cmocka_unit_test(disconnect_is_peer_disconnected),
         cmocka_unit_test(register_lookup_unregister),
