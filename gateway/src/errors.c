@@ -35,6 +35,9 @@ static const gw_errinfo table[GW_E__COUNT] = {
      "the first request with this Idempotency-Key has not answered yet"},
     {GW_E_PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", 413, false,
      "the body is larger than --body-limit"},
+    {GW_E_URI_TOO_LONG, "URI_TOO_LONG", 414, false,
+     "the path is longer than 4096 bytes, or one of its parameters longer "
+     "than 1024 bytes decoded"},
     {GW_E_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE", 415, false,
      "Content-Type is not application/json"},
     {GW_E_SCHEMA_VIOLATION, "SCHEMA_VIOLATION", 422, false,

@@ -427,6 +427,12 @@ static void route_failed(gw_call *c)
                       "control characters",
                       NULL);
         break;
+    case GW_RF_TOO_LONG:
+        gw_call_error(c, GW_E_URI_TOO_LONG,
+                      "the path is over 4096 bytes or a parameter over 1024 "
+                      "bytes decoded",
+                      NULL);
+        break;
     case GW_RF_MESSAGE_NOT_FOUND:
         gw_call_error(c, GW_E_MESSAGE_NOT_FOUND,
                       "a message is named by its registered name or its "

@@ -191,7 +191,7 @@ long gw_percent_decode(const char *s, size_t n, char *out, size_t cap)
         if (c < 0x20 || c == 0x7f)
             return -1;
         if (o + 1 >= cap)
-            return -1;
+            return GW_DECODE_TOO_LONG;
         out[o++] = (char)c;
     }
     out[o] = 0;
@@ -316,6 +316,8 @@ static enum gw_route_fail take_params(const pattern *p, const seg *segs,
         size_t *dlen = k == 0 ? &out->p1_len : &out->p2_len;
         long len = gw_percent_decode(segs[i].s, segs[i].n, dst,
                                      GW_ROUTE_PARAM_MAX + 1);
+        if (len == GW_DECODE_TOO_LONG)
+            return GW_RF_TOO_LONG;
         if (len < 0)
             return GW_RF_BAD_SEGMENT;
         *dlen = (size_t)len;
@@ -340,6 +342,10 @@ int gw_route_parse(const char *method, const char *path, size_t path_len,
     out->p1_len = out->p2_len = 0;
     seg segs[MAX_SEGS];
     size_t n;
+    if (path && path_len > GW_PATH_MAX) {
+        out->fail = GW_RF_TOO_LONG;
+        return -1;
+    }
     if (!path || split(path, path_len, segs, &n))
         return -1;
     for (size_t i = 0; i < NPATTERNS; i++) {

@@ -70,6 +70,7 @@ enum gw_route_fail {
     GW_RF_BAD_SEGMENT,       /* 400: bad escape, control char, not UTF-8 */
     GW_RF_BAD_ACTOR_NAME,    /* 400: an actor name breaking the rules */
     GW_RF_MESSAGE_NOT_FOUND, /* 404: neither a message name nor a UUID */
+    GW_RF_TOO_LONG,          /* 414: path or parameter over its limit */
 };
 
 typedef struct gw_route {
@@ -101,9 +102,10 @@ const char *gw_allow_header(unsigned allow, char *buf, size_t cap);
 const char *gw_route_label(enum gw_route_id id);
 
 /* Percent-decodes n bytes of s into out (cap bytes, NUL-terminated).
- * '+' stays '+' (paths are not forms). Returns the decoded length, or -1
- * for a bad escape, a decoded NUL or control character, invalid UTF-8, or
- * an output longer than cap - 1. */
+ * '+' stays '+' (paths are not forms). Returns the decoded length, -1 for
+ * a bad escape, a decoded NUL or control character or invalid UTF-8, or
+ * GW_DECODE_TOO_LONG for an output longer than cap - 1. */
+#define GW_DECODE_TOO_LONG (-2L)
 long gw_percent_decode(const char *s, size_t n, char *out, size_t cap);
 
 /* Actor names: 1..255 bytes of UTF-8 without control characters. */

@@ -2384,12 +2384,38 @@ static int mark_big_ints(json_t *v, int depth)
     return 0;
 }
 
+static void nul_error(const char *text, const char *nul, json_error_t *je)
+{
+    int line = 1, column = 1;
+    for (const char *p = text; p < nul; p++) {
+        if (*p == '\n') {
+            line++;
+            column = 1;
+        } else {
+            column++;
+        }
+    }
+    memset(je, 0, sizeof(*je));
+    je->line = line;
+    je->column = column;
+    je->position = (int)(nul - text);
+    snprintf(je->text, sizeof(je->text), "%s",
+             "a raw NUL byte (write \\u0000 inside a string)");
+}
+
 json_t *gw_json_loadb(const char *text, size_t len, size_t flags,
                       json_error_t *jerr)
 {
     json_error_t local;
     json_error_t *je = jerr ? jerr : &local;
     flags &= ~(size_t)JSON_ALLOW_NUL;
+    /* jansson stops at a raw NUL byte and takes what came before it as the
+     * whole text; JSON allows NUL only escaped inside strings. */
+    const char *nul = memchr(text, 0, len);
+    if (nul) {
+        nul_error(text, nul, je);
+        return NULL;
+    }
     json_t *v = json_loadb(text, len, flags, je);
     if (v || json_error_code(je) != json_error_numeric_overflow)
         return v;

@@ -10,6 +10,7 @@ PORT_BASE=39100
 mkdir -p "$TMP/schemas"
 cp "$ROOT/schemas/counter.json" "$DATA"/gateway_schemas/*.json "$TMP/schemas/"
 head -c 2097152 /dev/zero | tr '\0' ' ' >"$TMP/big.json"
+printf '{"amount":1}\000' >"$TMP/nul.json"
 
 port P1
 port P2
@@ -125,6 +126,7 @@ run_row() {
     -) ;;
     @empty) set -- "$@" --data-binary '' ;;
     @big) set -- "$@" --data-binary "@$TMP/big.json" ;;
+    @nul) set -- "$@" --data-binary "@$TMP/nul.json" ;;
     *) set -- "$@" --data-binary "$bdy" ;;
     esac
     set +f

@@ -116,7 +116,8 @@ static void percent_decoding(void **state)
     }
     char out[8];
     assert_int_equal(gw_percent_decode("abc", 3, out, sizeof(out)), 3);
-    assert_int_equal(gw_percent_decode("abcdefgh", 8, out, sizeof(out)), -1);
+    assert_int_equal(gw_percent_decode("abcdefgh", 8, out, sizeof(out)),
+                     GW_DECODE_TOO_LONG);
     assert_int_equal(gw_percent_decode("%41", 3, out, sizeof(out)), 1);
     assert_string_equal(out, "A");
     assert_int_equal(gw_percent_decode("", 0, out, 0), -1);
@@ -225,17 +226,24 @@ static void long_paths(void **state)
     memset(path, 'a', sizeof(path));
     path[0] = '/';
     assert_int_not_equal(gw_route_parse("GET", path, sizeof(path), &rt), 0);
-    assert_int_equal(rt.fail, GW_RF_NOT_FOUND);
+    assert_int_equal(rt.fail, GW_RF_TOO_LONG);
     /* A parameter decoding to more than GW_ROUTE_PARAM_MAX bytes. */
     static char big[GW_ROUTE_PARAM_MAX + 100];
     memcpy(big, "/admin/subjects/", 16);
     memset(big + 16, 'b', GW_ROUTE_PARAM_MAX + 10);
     assert_int_not_equal(
         gw_route_parse("DELETE", big, 16 + GW_ROUTE_PARAM_MAX + 10, &rt), 0);
-    assert_int_equal(rt.fail, GW_RF_BAD_SEGMENT);
+    assert_int_equal(rt.fail, GW_RF_TOO_LONG);
     assert_int_equal(
         gw_route_parse("DELETE", big, 16 + GW_ROUTE_PARAM_MAX, &rt), 0);
     assert_int_equal(rt.p1_len, GW_ROUTE_PARAM_MAX);
+    /* An actor name of 256 bytes fits a parameter, not the name rules. */
+    static char name[300];
+    memcpy(name, "/v1/actors/", 11);
+    memset(name + 11, 'n', 256);
+    memcpy(name + 11 + 256, "/ask/Inc", 8);
+    assert_int_not_equal(gw_route_parse("POST", name, 11 + 256 + 8, &rt), 0);
+    assert_int_equal(rt.fail, GW_RF_BAD_ACTOR_NAME);
 }
 
 int main(void)
