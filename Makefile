@@ -159,8 +159,10 @@ define write_pc
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
 	  'includedir=$${prefix}/include' '' 'Name: actorlib' \
 	  'Description: actors that message each other over a libp2p QUIC swarm' \
-	  'Version: $(VERSION)' 'Requires.private: $(LIB_PKGS)' \
-	  'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lactorlib' > $(1)
+	  'Version: $(VERSION)' 'Requires: libuv' \
+	  'Requires.private: $(filter-out libuv,$(LIB_PKGS))' \
+	  'Cflags: -I$${includedir} -D_DEFAULT_SOURCE' \
+	  'Libs: -L$${libdir} -lactorlib' 'Libs.private: -lpthread -lm' > $(1)
 endef
 
 $(BUILD)/lib/actorlib.pc: Makefile

@@ -23,6 +23,15 @@
 #ifndef ACTORLIB_H
 #define ACTORLIB_H
 
+/* uv.h needs POSIX 2008 declarations (pthread_rwlock_t), which a strict
+ * -std=c17 hides: `pkg-config --cflags actorlib` adds -D_DEFAULT_SOURCE. */
+#if defined(__STRICT_ANSI__) && !defined(_DEFAULT_SOURCE) &&                   \
+    !defined(_GNU_SOURCE) && !defined(_POSIX_C_SOURCE) &&                      \
+    !defined(_XOPEN_SOURCE) && !defined(_BSD_SOURCE)
+#error                                                                         \
+    "actorlib.h needs POSIX: use -std=gnu17, or -D_DEFAULT_SOURCE (pkg-config --cflags actorlib)"
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
