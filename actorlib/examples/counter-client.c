@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "counter.h"
 
 #define MAX_BOOT 16
@@ -175,9 +176,9 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--name") == 0)
             a.name = v;
         else if (strcmp(argv[i], "--amount") == 0)
-            a.amount = (uint32_t)strtoul(v, NULL, 10);
+            a.amount = cli_u32("counter-client", "--amount", v, 0, UINT32_MAX);
         else if (strcmp(argv[i], "--times") == 0)
-            a.times = strtol(v, NULL, 10);
+            a.times = cli_u32("counter-client", "--times", v, 0, 1000000000);
         else
             usage();
         i++;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "counter.h"
 
 #define MAX_BOOT 16
@@ -195,7 +196,8 @@ int main(int argc, char **argv)
     if (env("ACTORGATE_NAME"))
         a.name = env("ACTORGATE_NAME");
     if (env("ACTORGATE_MAILBOX"))
-        a.mailbox = (uint32_t)strtoul(env("ACTORGATE_MAILBOX"), NULL, 10);
+        a.mailbox = cli_u32("counter-node", "ACTORGATE_MAILBOX",
+                            env("ACTORGATE_MAILBOX"), 0, 1u << 24);
     bool boot_flag = false;
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -211,7 +213,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--name") == 0)
             a.name = v;
         else if (strcmp(argv[i], "--mailbox") == 0)
-            a.mailbox = (uint32_t)strtoul(v, NULL, 10);
+            a.mailbox = cli_u32("counter-node", "--mailbox", v, 0, 1u << 24);
         else
             usage();
         i++;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "actorlib.h"
+#include "cli.h"
 
 typedef struct app {
     al_node *node;
@@ -202,9 +203,10 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
             key = argv[++i];
         } else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
-            a.count = atoi(argv[++i]);
+            a.count = (int)cli_u32("swarm-ping", "-n", argv[++i], 1, 1000000);
         } else if (strcmp(argv[i], "--idle-ms") == 0 && i + 1 < argc) {
-            idle_ms = (uint32_t)strtoul(argv[++i], NULL, 10);
+            idle_ms =
+                cli_u32("swarm-ping", "--idle-ms", argv[++i], 0, UINT32_MAX);
         } else {
             usage();
             return 2;

@@ -493,7 +493,8 @@ int al_swarm_dial(al_node *node, const char *multiaddr, al_dial_cb cb,
 int al_swarm_add_peer_address(al_node *node, const al_peer_id *peer,
                               const char *multiaddr);
 /* Joins the swarm through known peers: dials each multiaddr (with
- * /p2p/<id>), adds them to Kademlia and runs a Kademlia bootstrap (a lookup
+ * /p2p/<id>, or without: then the peer id its TLS handshake proves is
+ * taken), adds them to Kademlia and runs a Kademlia bootstrap (a lookup
  * of our own id) so that the routing table fills with the other nodes. cb
  * (may be NULL) runs once: 0 when at least one peer was reached, else
  * AL_E_DIAL_FAILURE. The strings are copied. */

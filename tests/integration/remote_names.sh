@@ -83,6 +83,25 @@ else
     cat "$work/cl2.log"
 fi
 
+# A bootstrap address without /p2p/: the handshake says whose it is, and
+# that peer id goes into the routing table with it.
+if timeout 30 "$CLIENT" --bootstrap "${b_addr%/p2p/*}" --name beta --amount 7 \
+    >"$work/cl4.log" 2>&1 &&
+    [ "$(cat "$work/cl4.log")" = "Incremented count: 7" ]; then
+    ok "a client given B's address without /p2p/ finds beta: 7"
+else
+    bad "bootstrap without /p2p/"
+    cat "$work/cl4.log"
+fi
+if timeout 30 "$CLIENT" --bootstrap /ip4/127.0.0.1/udp/9/quic-v1 --name alpha \
+    >"$work/cl5.log" 2>&1; then
+    bad "a client whose only bootstrap peer is not there succeeded"
+else
+    grep -q 'no bootstrap peer reached' "$work/cl5.log" &&
+        ok "an unreachable bootstrap address: non-zero, 'no bootstrap peer reached'" ||
+        { bad "unreachable bootstrap: message"; cat "$work/cl5.log"; }
+fi
+
 # D joins through A. A client that knows only A finds delta's record on A,
 # which does not say where D is: the ask reaches D through peer routing (a
 # FIND_NODE towards D's id), as the gateway in a cluster does.

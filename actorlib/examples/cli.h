@@ -1,0 +1,28 @@
+/* Number arguments of the example programs: a whole decimal number in a
+ * range, or a message naming the flag and exit status 2 (a typo such as
+ * `--amount 1O` must not quietly become 1). */
+#ifndef EXAMPLES_CLI_H
+#define EXAMPLES_CLI_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static inline uint32_t cli_u32(const char *prog, const char *flag,
+                               const char *text, uint32_t min, uint32_t max)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = text && *text != '-' ? strtoull(text, &end, 10) : 0;
+    if (!text || !*text || *text == '-' || *end || errno || v < min ||
+        v > max) {
+        fprintf(stderr,
+                "%s: %s wants a whole number from %lu to %lu, not '%s'\n", prog,
+                flag, (unsigned long)min, (unsigned long)max, text ? text : "");
+        exit(2);
+    }
+    return (uint32_t)v;
+}
+
+#endif
