@@ -455,6 +455,10 @@ typedef struct al_swarm_opts {
     uint32_t max_inbound_requests; /* /kameo/1 in flight per node, 0 = 1024 */
     const char *agent_version;     /* identify; NULL = "actorlib/<ver>" */
     uint32_t handshake_timeout_ms; /* 0 = 10 s */
+    /* An inbound /kameo/1 request must arrive whole within this after its
+     * stream opened, else the stream is reset; 0 = 10 s (libp2p's request
+     * timeout). */
+    uint32_t request_read_timeout_ms;
 } al_swarm_opts;
 
 /* Starts the swarm on the node. Takes id (NULL = a random Ed25519 key),

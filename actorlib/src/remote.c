@@ -131,6 +131,7 @@ typedef struct inb {
     bool counted;  /* counts in r->inbound */
     bool answered; /* response written (or stream reset) */
     bool in_serve;
+    al__timer read_deadline; /* until the request is read whole */
 } inb;
 
 struct al__remote {
@@ -138,6 +139,7 @@ struct al__remote {
     al__swarm *sw; /* NULL when attached without a swarm */
     al_peer_id local;
     uint32_t max_inbound;
+    uint32_t read_timeout_ms;
     uint32_t inbound;
     size_t inbound_bytes; /* buffered by unserved inbound streams */
 
@@ -259,6 +261,11 @@ const al_peer_id *al__remote_local_peer(const al__remote *r)
 void al__remote_set_max_inbound(al__remote *r, uint32_t max)
 {
     r->max_inbound = max ? max : AL__REMOTE_MAX_INBOUND;
+}
+
+void al__remote_set_read_timeout(al__remote *r, uint32_t ms)
+{
+    r->read_timeout_ms = ms ? ms : AL__REMOTE_TIMEOUT_MS;
 }
 
 uint32_t al__remote_inbound(const al__remote *r)
@@ -1517,9 +1524,16 @@ static void inb_drop_bytes(inb *b)
     buf_recycle(&b->buf);
 }
 
+static void inb_stop_deadline(inb *b)
+{
+    if (al__timer_armed(&b->read_deadline))
+        al__timer_stop(&b->r->node->timers, &b->read_deadline);
+}
+
 static void inb_free(inb *b)
 {
     al__remote *r = b->r;
+    inb_stop_deadline(b);
     inb_drop_bytes(b);
     if (b->prev)
         b->prev->next = b->next;
@@ -1587,6 +1601,7 @@ static void inb_on_fin(al__stream *s, void *ud)
 {
     inb *b = ud;
     al__remote *r = b->r;
+    inb_stop_deadline(b);
     if (b->answered)
         return;
     if (b->shed) {
@@ -1643,6 +1658,18 @@ static const al__stream_ops inb_ops = {
     .on_close = inb_on_close,
 };
 
+/* The request did not arrive whole in time: as an oversized one, the
+ * stream is dropped unanswered (on_close frees b). */
+static void inb_read_late(al__timer *t)
+{
+    inb *b = container_of(t, inb, read_deadline);
+    if (b->answered || !b->s)
+        return;
+    b->answered = true;
+    inb_uncount(b);
+    al__stream_reset(b->s);
+}
+
 static void on_inbound(al__stream *s, void *ud)
 {
     al__remote *r = al__remote_of(ud);
@@ -1661,6 +1688,8 @@ static void on_inbound(al__stream *s, void *ud)
     }
     r->nstreams++;
     al__stream_set_ops(s, &inb_ops, b);
+    al__timer_start(&r->node->timers, &b->read_deadline,
+                    al__now(r->node) + r->read_timeout_ms, inb_read_late);
 }
 
 /* ------------------------------------------------------------ peers */
@@ -1740,6 +1769,7 @@ int al__remote_attach(al_node *node, const al_peer_id *local, al__remote **out)
     r->node = node;
     r->local = *local;
     r->max_inbound = AL__REMOTE_MAX_INBOUND;
+    r->read_timeout_ms = AL__REMOTE_TIMEOUT_MS;
     if (al__node_add_closer(node, remote_stop, r)) {
         free(r);
         return AL_ENOMEM;

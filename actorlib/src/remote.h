@@ -53,6 +53,10 @@ al__remote *al__remote_of(al_node *node);
 /* Requests being served at once; over it, a request is answered
  * MailboxFull without being read (0 = AL__REMOTE_MAX_INBOUND). */
 void al__remote_set_max_inbound(al__remote *r, uint32_t max);
+/* How long a peer has to send a whole request once it opened its stream
+ * (0 = AL__REMOTE_TIMEOUT_MS, libp2p's request timeout); past it the stream
+ * is reset, so that slow or silent senders cannot hold the inbound slots. */
+void al__remote_set_read_timeout(al__remote *r, uint32_t ms);
 const al_peer_id *al__remote_local_peer(const al__remote *r);
 
 /* ------------------------------------------------------------ served actors */

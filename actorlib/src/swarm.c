@@ -1792,9 +1792,12 @@ int al_swarm_bootstrap(al_node *node, al_identity *id,
     }
     if (rc == 0)
         rc = al__remote_init(sw);
-    if (rc == 0)
+    if (rc == 0) {
         al__remote_set_max_inbound(al__remote_of(node),
                                    sw->opts.max_inbound_requests);
+        al__remote_set_read_timeout(al__remote_of(node),
+                                    sw->opts.request_read_timeout_ms);
+    }
     if (rc)
         return al_error_set(err, rc, "cannot register the swarm protocols");
     return 0;

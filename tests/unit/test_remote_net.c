@@ -522,6 +522,100 @@ static void graceful_stop_sends_link_died(void **s)
     pair_stop(&p);
 }
 
+/* ------------------------------------------------------------ slow senders */
+
+typedef struct stalled {
+    pthread_mutex_t mu;
+    tnode *from;
+    al_peer_id to;
+    bool closed;
+    int status;
+    uint64_t opened_ms, closed_ms;
+} stalled;
+
+static void stalled_data(al__stream *s, const uint8_t *d, size_t n, void *ud)
+{
+    (void)s;
+    (void)d;
+    (void)n;
+    (void)ud;
+}
+
+static void stalled_fin(al__stream *s, void *ud)
+{
+    (void)s;
+    (void)ud;
+}
+
+static void stalled_close(al__stream *s, int status, void *ud)
+{
+    (void)s;
+    stalled *st = ud;
+    pthread_mutex_lock(&st->mu);
+    st->closed = true;
+    st->status = status;
+    st->closed_ms = mono_ms();
+    pthread_mutex_unlock(&st->mu);
+}
+
+static const al__stream_ops stalled_ops = {stalled_data, stalled_fin,
+                                           stalled_close};
+
+/* Half a request, and never the rest nor a FIN. */
+static void stalled_opened(int status, al__stream *s, void *ud)
+{
+    stalled *st = ud;
+    if (status) {
+        stalled_close(NULL, status, st);
+        return;
+    }
+    st->opened_ms = mono_ms();
+    al__stream_set_ops(s, &stalled_ops, st);
+    static const uint8_t half[] = {0xa1, 0x63, 'A', 's', 'k', 0xa7};
+    al__stream_write(s, half, sizeof(half));
+}
+
+static void do_stall(void *arg)
+{
+    stalled *st = arg;
+    int rc = al__swarm_open_stream(al__swarm_of(st->from->node), &st->to,
+                                   "/kameo/1", stalled_opened, st);
+    if (rc)
+        stalled_close(NULL, rc, st);
+}
+
+static bool stalled_done(void *arg)
+{
+    stalled *st = arg;
+    pthread_mutex_lock(&st->mu);
+    bool c = st->closed;
+    pthread_mutex_unlock(&st->mu);
+    return c;
+}
+
+/* A peer that opens a request stream and goes quiet loses it after the
+ * read timeout, and its slot: with one inbound slot, a later ask is
+ * served, not refused as MailboxFull. */
+static void silent_sender_is_reset(void **s)
+{
+    (void)s;
+    pair p;
+    al_swarm_opts o = {.max_inbound_requests = 1,
+                       .request_read_timeout_ms = 300};
+    pair_start(&p, &o);
+    stalled st = {.mu = PTHREAD_MUTEX_INITIALIZER, .from = &p.a, .to = p.b.id};
+    assert_true(on_loop(p.a.node, do_stall, &st));
+    assert_true(wait_until(stalled_done, &st, DEADLINE_MS));
+    assert_int_not_equal(st.status, 0);
+    assert_true(st.opened_ms > 0);
+    /* Reset by b's deadline, not before it. */
+    assert_true(st.closed_ms - st.opened_ms >= 250);
+    result r = ask1(&p, COUNTER_INC_ID, inc10, 9, NULL);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.value, 10);
+    pair_stop(&p);
+}
+
 /* ------------------------------------------------------------ names */
 
 typedef struct name_args {
@@ -720,6 +814,7 @@ int main(void)
         cmocka_unit_test(request_timeout_is_network_timeout),
         cmocka_unit_test(unknown_peer_is_dial_failure),
         cmocka_unit_test(over_the_limit_is_mailbox_full),
+        cmocka_unit_test(silent_sender_is_reset),
         cmocka_unit_test(peer_stopping_ends_pending_asks),
         cmocka_unit_test(remote_actor_death_reaches_linked_actor),
         cmocka_unit_test(graceful_stop_sends_link_died),
