@@ -87,9 +87,11 @@ static void admin_info(gw_call *c)
     json_object_set_new(o, "actorlib_version", json_string(AL_VERSION));
     json_object_set_new(o, "http", json_string(http));
     json_object_set_new(o, "started_at", json_string(started));
+    /* Whole seconds: a binary fraction would print as 5.3589999999999999. */
     json_object_set_new(
         o, "uptime_s",
-        json_real((double)(uv_hrtime() - app->started_hr) / 1e9));
+        json_integer(
+            (json_int_t)((uv_hrtime() - app->started_hr) / 1000000000u)));
     json_object_set_new(o, "database", json_string(app->cfg.db_path));
     json_object_set_new(o, "schemas_dir", json_string(app->cfg.schemas_dir));
     json_object_set_new(
