@@ -62,7 +62,7 @@ JOBS=${DEPS_PROOF_JOBS:-$(nproc)}
 LOGDIR=$CACHE/deps-proof
 LOG=$LOGDIR/last.log
 
-passed=0 failed=0 scratch="" docker_sock="" dockerd_ours=0 t0=$(date +%s.%N)
+passed=0 failed=0 scratch="" docker_sock="" node_ca="" dockerd_ours=0 t0=$(date +%s.%N)
 timings=()
 
 say() { printf 'deps-proof: %s\n' "$*"; }
@@ -116,7 +116,7 @@ in_root() {
     timeout --kill-after=10 "$STEP_TIMEOUT" \
         unshare --mount --pid --fork --kill-child --propagation private -- \
         /bin/sh -euc '
-            r=$1 aptc=$2 cmd=$3 sock=$4
+            r=$1 aptc=$2 cmd=$3 sock=$4 ca=$5
             # / of the chroot a mount point, as on a real system (unshare
             # and dockerd inside need to change its propagation).
             mount --bind "$r" "$r"
@@ -132,8 +132,9 @@ in_root() {
             fi
             exec chroot "$r" /usr/bin/env -i HOME=/root LANG=C.UTF-8 ACTORGATE_NESTED=1 \
                 TERM=dumb PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+                ${ca:+NODE_EXTRA_CA_CERTS=$ca} \
                 /bin/sh -c "$cmd"
-        ' sh "$scratch/root" "$aptc" "$1" "$docker_sock"
+        ' sh "$scratch/root" "$aptc" "$1" "$docker_sock" "$node_ca"
 }
 
 # 1. cached rootfs
@@ -176,8 +177,17 @@ fi
 printf '#!/bin/sh\nexit 101\n' >"$scratch/root/usr/sbin/policy-rc.d"
 chmod 755 "$scratch/root/usr/sbin/policy-rc.d"
 
-# 3. network for apt through the host's resolver
+# 3. network for apt through the host's resolver. A host whose HTTPS goes
+# through an intercepting proxy trusts the proxy's CA through
+# NODE_EXTRA_CA_CERTS; npm inside (the interop tests' js packages) gets the
+# same file, as it gets the host's resolver. A fresh machine on the open
+# internet needs neither.
 cp -L /etc/resolv.conf "$scratch/root/etc/resolv.conf"
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -r "$NODE_EXTRA_CA_CERTS" ]; then
+    mkdir -p "$scratch/root/etc/ssl"
+    cp -L "$NODE_EXTRA_CA_CERTS" "$scratch/root/etc/ssl/host-extra-ca.pem"
+    node_ca=/etc/ssl/host-extra-ca.pem
+fi
 if out=$(in_root 'getent hosts deb.debian.org' 2>&1); then
     ok "deb.debian.org resolves inside ($(echo "$out" | awk 'NR==1 {print $1}'))"
 else
