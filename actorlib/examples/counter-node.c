@@ -67,22 +67,6 @@ static void on_signal(uv_signal_t *h, int signum)
     stop(h->data, 0);
 }
 
-static void print_ready(app *a)
-{
-    al_peer_id me;
-    char id[AL_PEER_ID_STRLEN];
-    al_swarm_local_peer_id(a->node, &me);
-    al_peer_id_format(&me, id, sizeof(id));
-    printf("PEER_ID %s\n", id);
-    char *addrs[32];
-    size_t n = al_swarm_listen_addrs(a->node, addrs, 32);
-    for (size_t i = 0; i < n; i++) {
-        printf("LISTEN %s\n", addrs[i]);
-        free(addrs[i]);
-    }
-    fflush(stdout);
-}
-
 static void registered(int status, void *ud)
 {
     app *a = ud;
@@ -90,7 +74,7 @@ static void registered(int status, void *ud)
         fail(a, "register", status, a->name);
         return;
     }
-    print_ready(a);
+    cli_print_listening(a->node);
 }
 
 static void register_actor(app *a)

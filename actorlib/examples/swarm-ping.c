@@ -165,18 +165,7 @@ static int run_listen(app *a, const char *addr)
         fprintf(stderr, "listen %s: %s\n", addr, err.msg);
         return 1;
     }
-    al_peer_id me;
-    char id[AL_PEER_ID_STRLEN];
-    al_swarm_local_peer_id(a->node, &me);
-    al_peer_id_format(&me, id, sizeof(id));
-    printf("PEER_ID %s\n", id);
-    char *addrs[32];
-    size_t n = al_swarm_listen_addrs(a->node, addrs, 32);
-    for (size_t i = 0; i < n; i++) {
-        printf("LISTEN %s\n", addrs[i]);
-        free(addrs[i]);
-    }
-    fflush(stdout);
+    cli_print_listening(a->node);
     return 0;
 }
 

@@ -23,9 +23,8 @@
 # gateway during a second gateway run into FILE.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-B=${BUILD:-build}
-case $B in /*) ;; *) B="$root/$B" ;; esac
+# root, B, work, pids, cleanup at exit and wait_line.
+. "$here/../lib/proc.sh"
 SECS=${GW_BENCH_SECONDS:-10}
 CONNS=${GW_BENCH_CONNS:-32}
 WRK_THREADS=${GW_BENCH_THREADS:-2}
@@ -33,15 +32,6 @@ OPEN=${GW_BENCH_OPEN:-1000}
 PROFILE=${GW_BENCH_PROFILE:-}
 BODY='{"amount":1}'
 ASK_PATH=/v1/actors/my_actor/ask/Inc
-work=$(mktemp -d)
-pids=""
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 echo "== gateway: HTTP ask through the gateway to a counter-node, beside bare libmicrohttpd (${SECS}s, $CONNS connections) =="
 for tool in wrk curl; do
@@ -56,18 +46,6 @@ for bin in gateway counter-node bench-mhd bench-conns; do
         exit 0
     fi
 done
-
-wait_line() {
-    end=$(($(date +%s) + $3))
-    while [ "$(date +%s)" -le "$end" ]; do
-        line=$(grep -E -m1 "$2" "$1" 2>/dev/null) && {
-            printf '%s\n' "$line"
-            return 0
-        }
-        sleep 0.05
-    done
-    return 1
-}
 
 # One wrk run: the figures line written by the script's done() hook.
 cat >"$work/post.lua" <<EOF

@@ -9,33 +9,11 @@
 # private epmd port), tests/bench/erl_bench.erl.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-B=${BUILD:-build}
-case $B in /*) ;; *) B="$root/$B" ;; esac
+# root, B, work, pids, cleanup at exit and wait_line.
+. "$here/../lib/proc.sh"
 SECS=${BENCH_SECONDS:-3}
-work=$(mktemp -d)
-pids=""
 EPMD_PORT=${BENCH_EPMD_PORT:-43697}
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null; done
-    for p in $pids; do wait "$p" 2>/dev/null; done
-    epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-wait_line() {
-    end=$(($(date +%s) + $3))
-    while [ "$(date +%s)" -le "$end" ]; do
-        line=$(grep -E -m1 "$2" "$1" 2>/dev/null) && {
-            printf '%s\n' "$line"
-            return 0
-        }
-        sleep 0.05
-    done
-    return 1
-}
+cleanup_hook() { epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1; }
 
 # row LABEL LINE: one table row from a "k=v ..." figures line.
 row() {
