@@ -47,9 +47,8 @@ static void bootstrapped(int status, void *ud)
 {
     join *j = ud;
     /* An empty answer from Kademlia is no failure: the peers were reached
-     * and a lookup through them will say more. */
-    (void)status;
-    finish(j, 0);
+     * and a lookup through them will say more. A stopping node is. */
+    finish(j, status == AL_ECANCELED ? AL_ECANCELED : 0);
 }
 
 static void after_dials(void *ud)
@@ -57,10 +56,9 @@ static void after_dials(void *ud)
     join *j = ud;
     for (size_t i = 0; i < j->n; i++) {
         target *t = &j->t[i];
-        /* Named in the address, or learned from the handshake. */
-        int rc = al_swarm_add_peer_address(j->node, NULL, t->addr);
-        if (rc == AL_EINVAL && t->reached)
-            rc = al_swarm_add_peer_address(j->node, &t->peer, t->addr);
+        /* The id the handshake proved; it matches any /p2p/ named. */
+        int rc = al_swarm_add_peer_address(
+            j->node, t->reached ? &t->peer : NULL, t->addr);
         if (rc)
             al_log(AL_LOG_WARN, "join: %s: %s", t->addr, al_strerror(rc));
     }

@@ -132,6 +132,11 @@ static void finish(al_node *n, bool drain)
     al__timers_close(&n->timers);
 }
 
+static void check_later(void *ud)
+{
+    al__node_check_done(ud);
+}
+
 static void farewell_late(al__timer *t)
 {
     al_node *n = (al_node *)((char *)t - offsetof(al_node, farewell_timer));
@@ -147,12 +152,12 @@ void al__node_check_done(al_node *n)
     if (!n->stopping || n->closed || n->nactors > 0)
         return;
     if (!n->closers_started) {
-        if (n->farewells && !n->farewells_abandoned) {
-            if (!al__timer_armed(&n->farewell_timer))
-                al__timer_start(&n->timers, &n->farewell_timer,
-                                al__now(n) + AL__FAREWELL_MS, farewell_late);
+        /* Without memory for the timer the farewells are not waited for. */
+        if (n->farewells && !n->farewells_abandoned &&
+            (al__timer_armed(&n->farewell_timer) ||
+             al__timer_start(&n->timers, &n->farewell_timer,
+                             al__now(n) + AL__FAREWELL_MS, farewell_late) == 0))
             return;
-        }
         if (al__timer_armed(&n->farewell_timer))
             al__timer_stop(&n->timers, &n->farewell_timer);
         n->closers_started = true;
@@ -177,12 +182,10 @@ void al__node_farewell_end(al_node *node)
     node->farewells--;
     /* The closers start from the timer, not from inside the sender's
      * completion, which they would tear down under its feet. */
-    if (node->farewells == 0 && node->stopping && !node->closers_started) {
-        if (al__timer_armed(&node->farewell_timer))
-            al__timer_stop(&node->timers, &node->farewell_timer);
+    if (node->farewells == 0 && node->stopping && !node->closers_started &&
         al__timer_start(&node->timers, &node->farewell_timer, al__now(node),
-                        farewell_late);
-    }
+                        farewell_late))
+        al_node_post(node, check_later, node); /* no memory for the timer */
 }
 
 void al__node_closer_done(al_node *node)

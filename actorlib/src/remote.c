@@ -1281,10 +1281,13 @@ static void req_local_done(rcall *c, const al__kw_response *resp)
     } else {
         req_deliver_buf(q);
     }
-    if (q->buffered) {
-        al__timer_start(&q->r->node->timers, &q->timer, al__now(q->r->node),
-                        req_timer);
+    if (q->buffered && al__timer_start(&q->r->node->timers, &q->timer,
+                                       al__now(q->r->node), req_timer) == 0)
         return;
+    if (q->buffered) {
+        /* Out of memory for the deferral: answer now rather than never. */
+        q->buffered = false;
+        req_deliver_buf(q);
     }
     req_maybe_free(q);
 }
@@ -1451,8 +1454,13 @@ static int send_request(al__remote *r, const al_peer_id *peer,
     q->done_cb = done_cb;
     q->ud = ud;
     uint64_t ms = timeout_ms > 0 ? (uint64_t)timeout_ms : AL__REMOTE_TIMEOUT_MS;
-    al__timer_start(&r->node->timers, &q->timer, al__now(r->node) + ms,
-                    req_timer);
+    if (al__timer_start(&r->node->timers, &q->timer, al__now(r->node) + ms,
+                        req_timer)) {
+        /* No deadline, no request: nothing may wait without one. */
+        q->delivered = true;
+        req_maybe_free(q);
+        return AL_ENOMEM;
+    }
     if (local) {
         q->in_call = true;
         q->call.done = req_local_done;
@@ -1688,8 +1696,9 @@ static void on_inbound(al__stream *s, void *ud)
     }
     r->nstreams++;
     al__stream_set_ops(s, &inb_ops, b);
-    al__timer_start(&r->node->timers, &b->read_deadline,
-                    al__now(r->node) + r->read_timeout_ms, inb_read_late);
+    if (al__timer_start(&r->node->timers, &b->read_deadline,
+                        al__now(r->node) + r->read_timeout_ms, inb_read_late))
+        inb_read_late(&b->read_deadline); /* no deadline: not served */
 }
 
 /* ------------------------------------------------------------ peers */

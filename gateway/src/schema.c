@@ -2409,8 +2409,9 @@ json_t *gw_json_loadb(const char *text, size_t len, size_t flags,
     json_error_t local;
     json_error_t *je = jerr ? jerr : &local;
     flags &= ~(size_t)JSON_ALLOW_NUL;
-    /* jansson stops at a raw NUL byte and takes what came before it as the
-     * whole text; JSON allows NUL only escaped inside strings. */
+    /* After a top-level number jansson takes a raw NUL byte for the end of
+     * the text and accepts "1\0"; JSON allows NUL only escaped inside
+     * strings. */
     const char *nul = memchr(text, 0, len);
     if (nul) {
         nul_error(text, nul, je);

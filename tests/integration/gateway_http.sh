@@ -10,7 +10,7 @@ PORT_BASE=39100
 mkdir -p "$TMP/schemas"
 cp "$ROOT/schemas/counter.json" "$DATA"/gateway_schemas/*.json "$TMP/schemas/"
 head -c 2097152 /dev/zero | tr '\0' ' ' >"$TMP/big.json"
-printf '{"amount":1}\000' >"$TMP/nul.json"
+printf '1\000' >"$TMP/nul.json"
 
 port P1
 port P2

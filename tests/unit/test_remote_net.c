@@ -346,6 +346,24 @@ static void over_the_limit_is_mailbox_full(void **s)
     pair_stop(&p);
 }
 
+typedef struct inbound_wait {
+    tnode *t;
+    uint32_t want;
+    uint32_t seen; /* read on t's loop */
+} inbound_wait;
+
+static void read_inbound(void *arg)
+{
+    inbound_wait *w = arg;
+    w->seen = al__remote_inbound(al__remote_of(w->t->node));
+}
+
+static bool inbound_reached(void *arg)
+{
+    inbound_wait *w = arg;
+    return on_loop(w->t->node, read_inbound, w) && w->seen >= w->want;
+}
+
 static void peer_stopping_ends_pending_asks(void **s)
 {
     (void)s;
@@ -369,12 +387,10 @@ static void peer_stopping_ends_pending_asks(void **s)
         pthread_mutex_init(&res[i].mu, NULL);
     }
     assert_true(on_loop(p.a.node, do_send, &b));
-    /* Let them reach b, then stop b. */
+    /* Once all N are at b (each holds an inbound slot), b stops. */
+    inbound_wait iw = {&p.b, N, 0};
+    assert_true(wait_until(inbound_reached, &iw, DEADLINE_MS));
     uint64_t t0 = mono_ms();
-    while (mono_ms() - t0 < 100) {
-        struct timespec ts = {0, 5 * 1000000};
-        nanosleep(&ts, NULL);
-    }
     al_actor_release(p.counter);
     p.counter = NULL;
     tn_stop(&p.b);
