@@ -1,4 +1,5 @@
-/* MessagePack in rmp_serde's named form, with msgpack-c.
+/* MessagePack in rmp_serde's named form: structs written with msgpack-c's
+ * packer, scalars by hand, decoding straight from the bytes.
  *
  * rmp_serde writes integers in the smallest encoding, non-negative values
  * with the unsigned markers, f32 as 0xca and f64 as 0xcb, strings with the
@@ -24,30 +25,6 @@ void al__mp_packer_init(msgpack_packer *pk, al__mp_out *out)
 {
     out->failed = 0;
     msgpack_packer_init(pk, out, write_cb);
-}
-
-int al__mp_unpack_one(const uint8_t *buf, size_t len, msgpack_zone *zone,
-                      msgpack_object *obj, al_error *err)
-{
-    if (len > AL__MP_MAX_INPUT)
-        return al_error_set(err, AL_ELIMIT, "MessagePack value too large");
-    size_t off = 0;
-    msgpack_unpack_return r =
-        msgpack_unpack((const char *)buf, len, &off, zone, obj);
-    switch (r) {
-    case MSGPACK_UNPACK_SUCCESS:
-        return 0;
-    case MSGPACK_UNPACK_EXTRA_BYTES:
-        return al_error_set(err, AL_EDECODE,
-                            "trailing bytes after MessagePack value at %zu",
-                            off);
-    case MSGPACK_UNPACK_CONTINUE:
-        return al_error_set(err, AL_EDECODE, "truncated MessagePack value");
-    case MSGPACK_UNPACK_NOMEM_ERROR:
-        return al_error_set(err, AL_ENOMEM, "out of memory");
-    default:
-        return al_error_set(err, AL_EDECODE, "malformed MessagePack");
-    }
 }
 
 /* ------------------------------------------------------------ encode */

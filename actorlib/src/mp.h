@@ -19,9 +19,4 @@ typedef struct al__mp_out {
 
 void al__mp_packer_init(msgpack_packer *pk, al__mp_out *out);
 
-/* Unpacks exactly one value covering all of buf into obj (allocated in
- * zone, which the caller initialised and destroys). */
-int al__mp_unpack_one(const uint8_t *buf, size_t len, msgpack_zone *zone,
-                      msgpack_object *obj, al_error *err);
-
 #endif

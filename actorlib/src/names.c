@@ -22,8 +22,6 @@
 typedef struct name_op {
     al_node *node;
     al_actor *actor; /* register: held until the put ends */
-    uint64_t seq;
-    char *name;
     al_done_cb done;
     al_lookup_cb found;
     char *expected; /* lookup: the wanted actor type, or NULL */
@@ -34,22 +32,15 @@ static void op_free(name_op *op)
 {
     if (op->actor)
         al_actor_release(op->actor);
-    free(op->name);
     free(op->expected);
     free(op);
 }
 
-static name_op *op_new(al_node *node, const char *name)
+static name_op *op_new(al_node *node)
 {
     name_op *op = calloc(1, sizeof(*op));
-    if (!op)
-        return NULL;
-    op->node = node;
-    op->name = strdup(name);
-    if (!op->name) {
-        free(op);
-        return NULL;
-    }
+    if (op)
+        op->node = node;
     return op;
 }
 
@@ -86,8 +77,9 @@ static void done_later(void *ud)
  * republished from there), so the actor stays served: lookups that reach
  * this node find it. No peer able to store it (every peer a Kademlia
  * client) is the no-peer case, where Kameo stores locally and succeeds;
- * Kameo 0.12-0.17 would report QuorumFailed here. */
-static void register_put(int status, void *ud)
+ * Kameo 0.12-0.17 would report QuorumFailed here. The same holds for an
+ * unregister's tombstone (the record is gone from the local store). */
+static void put_done(int status, void *ud)
 {
     name_op *op = ud;
     if (status == AL_ENOTFOUND)
@@ -120,19 +112,18 @@ int al_actor_register(al_actor *a, const char *name, al_done_cb cb, void *ud)
     rc = al__record_encode(&id, type, strlen(type), &value, &err);
     if (rc)
         return rc;
-    name_op *op = op_new(node, name);
+    name_op *op = op_new(node);
     if (!op) {
         al_buf_free(&value);
         return AL_ENOMEM;
     }
     op->actor = al_actor_retain(a);
-    op->seq = id.seq;
     op->done = cb;
     op->ud = ud;
     rc = al__remote_expose(r, a, name);
     if (!rc)
         rc = al__kad_put(kad, (const uint8_t *)name, strlen(name), value.data,
-                         value.len, register_put, op);
+                         value.len, put_done, op);
     al_buf_free(&value);
     if (rc) {
         if (al__remote_name_is(r, name, id.seq))
@@ -143,18 +134,6 @@ int al_actor_register(al_actor *a, const char *name, al_done_cb cb, void *ud)
 }
 
 /* ------------------------------------------------------------ unregister */
-
-/* As for register: no peer able to store the tombstone is the no-peer
- * case (the record is gone from the local store). */
-static void unregister_put(int status, void *ud)
-{
-    name_op *op = ud;
-    if (status == AL_ENOTFOUND)
-        status = 0;
-    if (op->done)
-        op->done(status, op->ud);
-    op_free(op);
-}
 
 /* Kameo 0.15: with peers, a tombstone (empty value) is put with quorum 1
  * and the record removed locally; alone, it is only removed locally. */
@@ -171,7 +150,7 @@ int al_actor_unregister(al_node *node, const char *name, al_done_cb cb,
     rc = parts(node, &kad, &r);
     if (rc)
         return rc;
-    name_op *op = op_new(node, name);
+    name_op *op = op_new(node);
     if (!op)
         return AL_ENOMEM;
     op->done = cb;
@@ -180,15 +159,10 @@ int al_actor_unregister(al_node *node, const char *name, al_done_cb cb,
     const uint8_t *key = (const uint8_t *)name;
     size_t klen = strlen(name);
     al__swarm *sw = al__swarm_of(node);
-    if (sw && al__swarm_num_connected(sw) > 0) {
-        rc = al__kad_put(kad, key, klen, NULL, 0, unregister_put, op);
-        al__kad_remove_local(kad, key, klen);
-        if (rc)
-            op_free(op);
-        return rc;
-    }
+    bool peers = sw && al__swarm_num_connected(sw) > 0;
+    rc = peers ? al__kad_put(kad, key, klen, NULL, 0, put_done, op)
+               : al_node_post(node, done_later, op);
     al__kad_remove_local(kad, key, klen);
-    rc = al_node_post(node, done_later, op);
     if (rc)
         op_free(op);
     return rc;
@@ -230,7 +204,7 @@ int al_remote_lookup(al_node *node, const char *name,
     rc = parts(node, &kad, &r);
     if (rc)
         return rc;
-    name_op *op = op_new(node, name);
+    name_op *op = op_new(node);
     if (!op)
         return AL_ENOMEM;
     op->found = cb;

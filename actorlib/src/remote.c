@@ -188,14 +188,9 @@ static int send_request(al__remote *r, const al_peer_id *peer,
 
 /* ------------------------------------------------------------ helpers */
 
-static bool peer_equal(const al_peer_id *a, const al_peer_id *b)
-{
-    return a->len == b->len && memcmp(a->bytes, b->bytes, a->len) == 0;
-}
-
 static bool id_equal(const al_actor_id *a, const al_actor_id *b)
 {
-    return a->seq == b->seq && peer_equal(&a->peer, &b->peer);
+    return a->seq == b->seq && al_peer_id_equal(&a->peer, &b->peer);
 }
 
 /* A text field usable as a C string: no NUL inside. */
@@ -381,7 +376,7 @@ static served *served_find(al__remote *r, uint64_t seq)
  * (Kameo's registry is keyed by the full ActorID). */
 static served *served_find_id(al__remote *r, const al_actor_id *id)
 {
-    if (!peer_equal(&id->peer, &r->local))
+    if (!al_peer_id_equal(&id->peer, &r->local))
         return NULL;
     return served_find(r, id->seq);
 }
@@ -893,7 +888,7 @@ static void dispatch_link(al__remote *r, const al_peer_id *from,
             respond_unknown_actor(c, &l->sibbling_remote_id);
             return;
         }
-        if (sib.seq == sv->seq && peer_equal(&sib.peer, &r->local)) {
+        if (sib.seq == sv->seq && al_peer_id_equal(&sib.peer, &r->local)) {
             respond(c, 0); /* an actor is not linked to itself */
             return;
         }
@@ -1431,7 +1426,7 @@ static void req_on_open(int status, al__stream *s, void *ud)
 
 static bool peer_is_local(const al__remote *r, const al_peer_id *peer)
 {
-    return peer->len == 0 || peer_equal(peer, &r->local);
+    return peer->len == 0 || al_peer_id_equal(peer, &r->local);
 }
 
 /* Sends one request to peer (this node: dispatched locally). The outcome
@@ -1717,7 +1712,7 @@ static void on_disconnected(const al_peer_id *peer, int reason, void *ud)
             served *next = sv->next;
             for (uint32_t k = 0; k < sv->nlinks;) {
                 rlink *l = &sv->links[k];
-                if (!peer_equal(&l->id.peer, peer)) {
+                if (!al_peer_id_equal(&l->id.peer, peer)) {
                     k++;
                     continue;
                 }
