@@ -156,19 +156,18 @@ void gw_call_respond(gw_call *c, int status, char *body, size_t len,
 
 void gw_call_json(gw_call *c, int status, json_t *value)
 {
-    /* Most answers are small: dumped into the stack first, which spares
-     * jansson's growing buffer and the copy of its result. */
+    /* Most answers are small: dumped into the stack first. A larger one
+     * has had its size measured by that, and is dumped once more into a
+     * block of exactly that size. */
     const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY;
     char small[256];
     size_t len = json_dumpb(value, small, sizeof(small), flags);
-    char *text = NULL;
-    if (len > 0 && len <= sizeof(small)) {
-        text = malloc(len);
-        if (text)
-            memcpy(text, small, len);
-    } else {
-        text = json_dumps(value, flags);
-        len = text ? strlen(text) : 0;
+    char *text = len > 0 ? malloc(len) : NULL;
+    if (text && len <= sizeof(small))
+        memcpy(text, small, len);
+    else if (text && json_dumpb(value, text, len, flags) != len) {
+        free(text);
+        text = NULL;
     }
     json_decref(value);
     if (!text) {
@@ -428,10 +427,7 @@ static void route_failed(gw_call *c)
                       NULL);
         break;
     case GW_RF_TOO_LONG:
-        gw_call_error(c, GW_E_URI_TOO_LONG,
-                      "the path is over 4096 bytes or a parameter over 1024 "
-                      "bytes decoded",
-                      NULL);
+        gw_call_error(c, GW_E_URI_TOO_LONG, NULL, NULL);
         break;
     case GW_RF_MESSAGE_NOT_FOUND:
         gw_call_error(c, GW_E_MESSAGE_NOT_FOUND,

@@ -1,11 +1,13 @@
 /* The gateway process: start, signals, drain, stop; the registry's
  * persistence; swarm events. */
-#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#if defined(__GLIBC__)
+#include <malloc.h> /* mallinfo2, malloc_trim */
+#endif
 
 #include "app.h"
 #include "log.h"
@@ -311,10 +313,12 @@ static void close_handle(gw_app *app, void *h)
  * asking without pause) leaves less free and makes no madvise call. */
 static void release_free_memory(void)
 {
-#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+#if defined(__GLIBC__)
+#if __GLIBC_PREREQ(2, 33)
     struct mallinfo2 mi = mallinfo2();
     if (mi.fordblks >= TRIM_FREE_MIN)
         malloc_trim(0);
+#endif
 #endif
 }
 

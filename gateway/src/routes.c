@@ -261,7 +261,7 @@ typedef struct seg {
 
 static int split(const char *path, size_t len, seg *segs, size_t *nsegs)
 {
-    if (len == 0 || path[0] != '/' || len > GW_PATH_MAX)
+    if (len == 0 || path[0] != '/')
         return -1;
     size_t n = 0;
     size_t i = 1;
