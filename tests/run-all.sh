@@ -31,6 +31,7 @@ stage integration run_make integration
 stage integration-asan run_make integration-asan
 stage interop env BUILD="${BUILD:-build}" sh tests/interop/run.sh
 stage interop-kameo env BUILD="${BUILD:-build}" sh tests/interop/kameo.sh
+stage interop-kad env BUILD="${BUILD:-build}" sh tests/interop/kad.sh
 stage fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-5}" make --no-print-directory fuzz-smoke
 # The Docker image and the Compose cluster (three nodes, two gateways),
 # with dockerd and the base image made locally when missing.

@@ -18,9 +18,6 @@ INTEROP_SETUP="$here/setup.sh"
 
 [ -x "$KT" ] || { bad "build $KT first (make tools)"; finish; }
 interop_setup || { bad "js-libp2p setup"; finish; }
-[ -f "$here/node_modules/@libp2p/kad-dht/package.json" ] ||
-    (cd "$here" && npm install --no-audit --no-fund >"$work/npm.log" 2>&1) ||
-    { bad "npm install @libp2p/kad-dht"; tail -5 "$work/npm.log"; finish; }
 kv=$(sed -n 's/^ *"version": "\(.*\)",$/\1/p' "$here/node_modules/@libp2p/kad-dht/package.json")
 echo "interop: node $("$NODE" --version), @libp2p/kad-dht $kv"
 

@@ -34,7 +34,8 @@ interop_setup() {
         export PATH
     fi
     if [ ! -f "$dir/node_modules/@chainsafe/libp2p-quic/package.json" ] ||
-       [ ! -f "$dir/node_modules/libp2p/package.json" ]; then
+       [ ! -f "$dir/node_modules/libp2p/package.json" ] ||
+       [ ! -f "$dir/node_modules/@libp2p/kad-dht/package.json" ]; then
         command -v npm >/dev/null 2>&1 || { echo "interop: npm is missing"; return 1; }
         echo "interop: installing js-libp2p into $dir/node_modules"
         log=$(mktemp)
