@@ -16,7 +16,8 @@ typedef struct swarm_net {
     size_t nbootstrap;
     uv_timer_t redial;
     bool timer_open;
-    bool up; /* bootstrapped and listening */
+    bool up;       /* bootstrapped and listening */
+    size_t npeers; /* connected peers, kept from the swarm's events */
     char reason[AL_ERROR_MSG + 64];
 } swarm_net;
 
@@ -191,7 +192,9 @@ static int swarm_tell(gw_net *n, const gw_target *t, const char *uuid,
 static size_t swarm_num_peers(gw_net *n)
 {
     swarm_net *sn = (swarm_net *)n;
-    return sn->up ? al_swarm_peers(sn->node, NULL, 0) : 0;
+    /* Kept by on_event: readiness is asked on every cache miss, and
+     * counting walks the swarm's whole peer table. */
+    return sn->up ? sn->npeers : 0;
 }
 
 static bool swarm_ready(gw_net *n)
@@ -263,10 +266,13 @@ static void on_event(const al_swarm_event *ev, void *ud)
         peer[0] = 0;
     switch (ev->type) {
     case AL_SWARM_CONNECTED:
+        sn->npeers++;
         if (sn->events.peer_connected)
             sn->events.peer_connected(peer, ev->addr, sn->events.ud);
         break;
     case AL_SWARM_DISCONNECTED:
+        if (sn->npeers > 0)
+            sn->npeers--;
         if (sn->events.peer_disconnected)
             sn->events.peer_disconnected(peer, ev->peer, ev->reason,
                                          sn->events.ud);
